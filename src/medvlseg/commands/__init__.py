@@ -1,0 +1,1 @@
+"""CLI subcommands, one module each: `add_parser(subparsers, parents)` registers flags and `func`."""
