@@ -1,0 +1,1 @@
+"""Data side: synthetic phantoms, preprocessing (window, resample, tubularity, lungs, labels) and the cache."""
