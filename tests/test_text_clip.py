@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,11 @@ def test_bad_checkpoints_are_refused(tmp_path: Path) -> None:
         pickle.dump({"x": Evil()}, fh, protocol=2)
     with pytest.raises(CheckpointError, match="weights-only"):
         read_state_dict(tmp_path / "evil.pt")
+    with warnings.catch_warnings():  # torch.jit.script is deprecated, but OpenAI's .pt files are such archives
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.script(torch.nn.Linear(2, 2)).save(str(tmp_path / "scripted.pt"))
+    with pytest.warns(UserWarning), pytest.raises(CheckpointError, match="TorchScript"):
+        read_state_dict(tmp_path / "scripted.pt")
     torch.save({"foo.weight": torch.zeros(2)}, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="OpenAI CLIP"):
         get_text_encoder("clip", path=tmp_path / "foreign.pt")

@@ -56,8 +56,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad user file
-        raise CheckpointError(path, f"cannot read as a weights-only state dict (TorchScript archives are not "
-                                    f"supported; save model.state_dict() instead): {exc}") from exc
+        if "TorchScript" in str(exc):
+            raise CheckpointError(path, "a TorchScript archive (like OpenAI's released .pt) cannot be read "
+                                        "weights-only: save its state_dict() to .safetensors and pass that") from exc
+        raise CheckpointError(path, f"cannot read as a weights-only state dict: {exc}") from exc
     for key in ("state_dict", "model", "net"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
