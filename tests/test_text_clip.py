@@ -146,6 +146,26 @@ def test_unprojected_folder_uses_pooled_output(tmp_path: Path) -> None:
     assert enc.dim == 32 and enc.encode(["lung"]).shape == (1, 32)
 
 
+@needs_bpe
+def test_full_clip_model_folder(tmp_path: Path) -> None:
+    """An HF CLIPModel folder (text + vision) gives `get_text_features` of the text tower."""
+    from transformers import CLIPConfig, CLIPModel
+
+    torch.manual_seed(0)
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+    config = CLIPConfig(text_config={**small, "eos_token_id": 49407},
+                        vision_config={**small, "image_size": 32, "patch_size": 16}, projection_dim=16)
+    model = CLIPModel(config).eval()
+    model.save_pretrained(str(tmp_path))
+    enc = get_text_encoder("clip", path=tmp_path)
+    ids = torch.tensor([[49406, 320, 1125, 539, 320, 2368, 49407]])
+    with torch.no_grad():
+        ref = model.get_text_features(input_ids=ids)
+    ref = getattr(ref, "pooler_output", ref)  # transformers 5 returns an output object
+    assert enc.dim == 16
+    torch.testing.assert_close(enc.encode(["a photo of a cat"]), ref, atol=1e-5, rtol=1e-5)
+
+
 def test_bad_checkpoints_are_refused(tmp_path: Path) -> None:
     class Evil:
         def __reduce__(self) -> tuple:

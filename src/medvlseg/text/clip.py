@@ -162,16 +162,21 @@ def load_openai_clip_text(path: str | Path, num_heads: int | None = None) -> tor
 
 def load_hf_clip_text(folder: Path) -> tuple[torch.nn.Module, bool]:
     """Load a CLIP text model from an HF folder; return (model, has_projection)."""
-    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+    from transformers import AutoConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
+        config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
+        if config.model_type == "clip":  # a full CLIPModel folder: its projection size lives at the top level
+            text_config = config.text_config
+            text_config.projection_dim = config.projection_dim
+            config = text_config
         model, info = CLIPTextModelWithProjection.from_pretrained(
-            str(folder), local_files_only=True, output_loading_info=True)
+            str(folder), config=config, local_files_only=True, output_loading_info=True)
         if not any(k.startswith("text_projection") for k in info["missing_keys"]):
             return model, True
         logger.warning("%s has no text_projection weights: using the unprojected pooled output", folder)
-        return CLIPTextModel.from_pretrained(str(folder), local_files_only=True), False
+        return CLIPTextModel.from_pretrained(str(folder), config=config, local_files_only=True), False
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise InputError(folder, f"cannot load a CLIP text model from this folder: {exc}") from exc
 
