@@ -51,3 +51,12 @@ def test_text_embeddings_receive_no_gradient_but_adapters_do() -> None:
     model(x, text_embeddings=prompts).sum().backward()
     assert not prompts.requires_grad and prompts.grad is None
     assert model.text_adapter.adapters[1][0].weight.grad.abs().sum() > 0
+
+
+def test_single_class_lacaf_trains() -> None:
+    """K = 1: the text adapter's BatchNorm falls back to running statistics instead of failing."""
+    torch.manual_seed(0)
+    model = build_model(get_preset("lacaf", light=True, num_classes=1, text_dim=32)).train()
+    model.set_class_embeddings(torch.randn(1, 32))
+    _loss(model).backward()
+    assert model.text_adapter.adapters[0][2].weight.grad.abs().sum() > 0

@@ -80,11 +80,12 @@ def _read_meta(json_path: Path) -> dict[str, Any]:
         meta = json.loads(json_path.read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(json_path, f"not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(json_path, f"not a {FORMAT} checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if found != FORMAT:
+        raise CheckpointError(json_path, f"not a {FORMAT} checkpoint (format {found!r})")
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(json_path, f"format version {version!r} is not supported (this build reads ≤ {FORMAT_VERSION})")
+        raise CheckpointError(json_path, f"format version {version!r} is not supported (reads ≤ {FORMAT_VERSION})")
     return meta
 
 
@@ -101,7 +102,7 @@ def read_checkpoint(stem: str | Path) -> tuple[ModelConfig, dict[str, torch.Tens
     if not tensors_path.is_file():
         raise CheckpointError(tensors_path, "checkpoint tensors not found")
     if meta.get("sha256") and _sha256(tensors_path) != meta["sha256"]:
-        raise CheckpointError(tensors_path, f"does not match {json_path.name} (checksum differs: mixed or corrupt files)")
+        raise CheckpointError(tensors_path, f"does not match {json_path.name} (checksum differs: mixed or corrupt)")
     try:
         tensors = load_file(str(tensors_path), device="cpu")
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for corrupt files
@@ -125,7 +126,9 @@ def load_model(stem: str | Path, device: str | torch.device = "cpu") -> torch.nn
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(tensors_path, f"tensors do not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise CheckpointError(
+            tensors_path, f"tensors do not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}"
+        )
     bad = [k for k, v in state.items() if v.shape != expected[k].shape]
     if bad:
         raise CheckpointError(tensors_path, f"tensor shapes do not match the model: {bad[:5]}")

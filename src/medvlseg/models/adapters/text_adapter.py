@@ -4,13 +4,14 @@
 BatchNorm over the K classes → self-attention across the K class embeddings (nn.MultiheadAttention) — added as a
 residual to the frozen embedding, then projected to D (Linear, identity when E == D). Because the adapters are
 per class, the number of prompts must equal the number of trained classes (K prompts, in class order).
-BatchNorm1d treats the K class embeddings as its batch, so training needs K ≥ 2.
+BatchNorm1d treats the K class embeddings as its batch (with K = 1 in training it uses its running statistics).
 `linear` (Universal Model): one shared Linear(E→D) + ReLU; works for any number of prompts.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from medvlseg.models.registry import TEXT_ADAPTERS
@@ -38,7 +39,11 @@ class LacafTextAdapter(nn.Module):
                 "(give exactly one prompt per trained class, in class order)"
             )
         h = torch.stack([adapter(t) for adapter, t in zip(self.adapters, text)])  # (K, E), K ≤ a handful
-        h = self.norm(h)  # (K, E): K classes act as the batch
+        if self.training and h.shape[0] == 1:  # batch statistics of one item are undefined
+            n = self.norm
+            h = F.batch_norm(h, n.running_mean, n.running_var, n.weight, n.bias, False, 0.0, n.eps)
+        else:
+            h = self.norm(h)  # (K, E): K classes act as the batch
         seq = h.unsqueeze(0)  # (1, K, E)
         attended, _ = self.attn(seq, seq, seq, need_weights=False)  # (1, K, E)
         return self.proj(text + attended.squeeze(0))  # (K, D)

@@ -102,7 +102,12 @@ class UNet3D(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, width: float = 1.0, variant: str = "paper", norm: str = "batch", refine_channels: int = 8
+        self,
+        in_channels: int,
+        width: float = 1.0,
+        variant: str = "paper",
+        norm: str = "batch",
+        refine_channels: int = 8,
     ) -> None:
         super().__init__()
         c32, c64, c128, c256, c512 = (scaled(c, width) for c in (32, 64, 128, 256, 512))

@@ -56,7 +56,7 @@ def apply_dynamic_convs(features: torch.Tensor, theta: torch.Tensor) -> torch.Te
 
 
 class DynamicHead(nn.Module):
-    """GroupNorm → ReLU → Conv Cd→C (k1) on the decoder features; controller θ = Linear (or MLP) of the fusion."""
+    """GroupNorm → ReLU → Conv Cd→C (k1) on decoder features; controller θ = Linear (or MLP) of the fusion."""
 
     def __init__(self, in_channels: int, fused_dim: int, channels: int = 8, controller_hidden: int = 0) -> None:
         super().__init__()
@@ -68,7 +68,9 @@ class DynamicHead(nn.Module):
         n_params = num_dynamic_params(channels)
         if controller_hidden > 0:
             self.controller: nn.Module = nn.Sequential(
-                nn.Linear(fused_dim, controller_hidden), nn.ReLU(inplace=True), nn.Linear(controller_hidden, n_params)
+                nn.Linear(fused_dim, controller_hidden),
+                nn.ReLU(inplace=True),
+                nn.Linear(controller_hidden, n_params),
             )
         else:
             self.controller = nn.Linear(fused_dim, n_params)
