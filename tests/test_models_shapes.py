@@ -97,3 +97,15 @@ def test_configs_round_trip_and_unknown_parts(tmp_path) -> None:  # noqa: ANN001
         build_model(get_preset("lacaf", light=True, fusion="nope"))
     with pytest.raises(ConfigError, match="unknown model preset"):
         get_preset("nope")
+
+
+def test_hooked_monai_backbone_survives_deepcopy() -> None:
+    """The bottleneck hook of a copied model (e.g. an EMA copy) records into the copy, not the original."""
+    import copy
+
+    model = _model("lacaf", 2, **{"backbone.name": "monai_unet", "backbone.width": 0.125}).eval()
+    twin = copy.deepcopy(model)
+    x = torch.randn(1, 2, 32, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(twin(x), model(x))
+    assert model.backbone._captured == [] and twin.backbone._captured == []

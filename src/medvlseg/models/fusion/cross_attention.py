@@ -2,8 +2,9 @@
 
 Per sample b: H_f = softmax(q(H_t) k(H_t + H_v(b))ᵀ / √d) v(H_v(b)), with H_v(b) the image embedding repeated K
 times. Note: because every value row is the same repeated image embedding, the attention output alone is the same
-for every class; a residual on the query (H_t + attention, LayerNorm, as in a standard transformer block) keeps
-the fused feature class-specific before the MLP. Output (B, K, D).
+for every class and does not depend on the attention weights, so the q and k projections receive (numerically)
+zero gradient — a property of eq. 7 as published, kept here. A residual on the query (H_t + attention, LayerNorm,
+as in a standard transformer block) keeps the fused feature class-specific before the MLP. Output (B, K, D).
 """
 
 from __future__ import annotations
