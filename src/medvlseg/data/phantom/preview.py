@@ -1,0 +1,64 @@
+"""PNG previews of a phantom: axial, coronal and sagittal slices with arteries red / veins blue, plus a
+maximum-intensity projection of the labels over the airways (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from medvlseg.utils.atomic import atomic_path
+
+
+def _overlay(gray: np.ndarray, label: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    """RGB (H, W, 3) of a [0,1] gray slice with label 1 tinted red and label 2 tinted blue."""
+    rgb = np.repeat(gray[..., None], 3, axis=-1)
+    for value, colour in ((1, (1.0, 0.1, 0.1)), (2, (0.15, 0.35, 1.0))):
+        m = label == value
+        rgb[m] = (1 - alpha) * rgb[m] + alpha * np.asarray(colour)
+    return rgb
+
+
+def _window(image: np.ndarray, lo: float = -1000.0, hi: float = 400.0) -> np.ndarray:
+    """HU → [0, 1] display values."""
+    return np.clip((image.astype(np.float32) - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _show(ax, rgb: np.ndarray, aspect: float, title: str) -> None:  # type: ignore[no-untyped-def]
+    """Show a (i, j) canonical slice with i → horizontal (patient's right on the viewer's left)."""
+    ax.imshow(np.transpose(rgb, (1, 0, 2))[::-1, ::-1], aspect=aspect, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def write_preview(path: str | Path, image: np.ndarray, label: np.ndarray, airway: np.ndarray,
+                  spacing: tuple[float, float, float], title: str = "") -> None:
+    """Write a 2x3 PNG (slices with and without labels, label MIP) of canonical RAS+ arrays (HU, mm)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = (label > 0).sum(axis=(0, 1))
+    z = int(np.argmax(counts)) if counts.any() else image.shape[2] // 2
+    y = int(np.argmax((label > 0).sum(axis=(0, 2)))) if label.any() else image.shape[1] // 2
+    x = int(np.argmax((label > 0)[: image.shape[0] // 2].sum(axis=(1, 2)))) if label.any() else image.shape[0] // 4
+    sx, sy, sz = spacing
+    gray = _window(image)
+    fig, axes = plt.subplots(2, 3, figsize=(12, 8))
+    _show(axes[0, 0], _overlay(gray[:, :, z], np.zeros_like(label[:, :, z])), sy / sx, f"axial z={z}")
+    _show(axes[0, 1], _overlay(gray[:, y, :], np.zeros_like(label[:, y, :])), sz / sx, f"coronal y={y}")
+    _show(axes[0, 2], _overlay(gray[x, :, :], np.zeros_like(label[x, :, :])), sz / sy, f"sagittal x={x}")
+    _show(axes[1, 0], _overlay(gray[:, :, z], label[:, :, z]), sy / sx, "axial + labels")
+    _show(axes[1, 1], _overlay(gray[:, y, :], label[:, y, :]), sz / sx, "coronal + labels")
+    mip = np.zeros(label.shape[::2] + (3,), dtype=np.float32)
+    mip[airway.max(axis=1) > 0] = 0.6
+    art, vein = (label == 1).any(axis=1), (label == 2).any(axis=1)
+    mip[vein] = (0.15, 0.35, 1.0)
+    mip[art & ~vein] = (1.0, 0.1, 0.1)
+    _show(axes[1, 2], mip, sz / sx, "MIP (A-P): artery red, vein blue, airway grey")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
+    plt.close(fig)
