@@ -113,8 +113,8 @@ def side_map(label: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return side
 
 
-def generate_case(config: PhantomConfig, seed: int) -> PhantomCase:
-    """Generate one phantom chest CT (HU, mm) deterministically from `seed`."""
+def generate_case(config: PhantomConfig, seed: int, contrast: bool | None = None) -> PhantomCase:
+    """Generate one phantom chest CT (HU, mm) deterministically from `seed`; `contrast` forces the phase."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     grid, scale = make_grid(config, rng)
@@ -126,7 +126,7 @@ def generate_case(config: PhantomConfig, seed: int) -> PhantomCase:
     ratio = float(rng.uniform(1.0, 1.3))
     lungs = [grow_lung(anat, side, params, config.max_points, ratio, rng) for side in (1, 2)]
     t1 = time.perf_counter()
-    hu = draw_hu(config, rng)
+    hu = draw_hu(config, rng, contrast)
     background, lung = render_anatomy(anat, grid, hu, rng)
     airway_min = max(0.75 * scale * config.radius_boost, 0.45 * min_sp)
     ids, outer, lumen = paint_tubes(grid, anat, lungs, airway_min)

@@ -10,9 +10,10 @@ from medvlseg.data.phantom.presets import PhantomConfig
 from medvlseg.data.phantom.raster import Grid
 
 
-def draw_hu(config: PhantomConfig, rng: np.random.Generator) -> dict[str, float | bool]:
+def draw_hu(config: PhantomConfig, rng: np.random.Generator, contrast: bool | None = None) -> dict[str, float | bool]:
     """Per-scan HU values (../shared/docs/phantom-anatomy.md); non-contrast scans share one blood value."""
-    contrast = bool(rng.uniform() < config.contrast_fraction)
+    drawn = bool(rng.uniform() < config.contrast_fraction)
+    contrast = drawn if contrast is None else bool(contrast)
     if contrast:  # overlapping ranges, either may be brighter
         artery, vein = float(rng.uniform(80, 500)), float(rng.uniform(80, 500))
     else:

@@ -1,0 +1,132 @@
+"""Write a phantom benchmark: images/, labels/, lungs/, previews/ and a `dataset.json` manifest with a
+train/val/test split. Training holds few fully labelled and many half-labelled cases (seed 002: 79 of 718 full,
+here ~1:8 at the preset's size); validation and test are fully labelled. Files go out in random orientations.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medvlseg.data.phantom.generator import PhantomCase, generate_case
+from medvlseg.data.phantom.presets import PhantomConfig, get_preset
+from medvlseg.utils.atomic import write_json
+
+log = logging.getLogger(__name__)
+
+LABELS = {"0": "background", "1": "pulmonary artery", "2": "pulmonary vein"}
+
+
+@dataclass
+class CasePlan:
+    """What to generate for one case: name, split, seed, contrast phase and annotated side."""
+
+    name: str
+    split: str
+    seed: int
+    contrast: bool
+    annotated: str  # "both", "left" or "right"
+
+
+def plan_cases(config: PhantomConfig, seed: int) -> list[CasePlan]:
+    """Deterministic per-case seeds, splits, contrast phases (≥ half non-contrast) and annotated sides."""
+    rng = np.random.default_rng(seed)
+    splits = ["training"] * config.n_train + ["validation"] * config.n_val + ["test"] * config.n_test
+    n = len(splits)
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
+    n_contrast = int(np.floor(min(config.contrast_fraction, 0.5) * n))
+    contrast = np.zeros(n, dtype=bool)
+    contrast[rng.permutation(n)[:n_contrast]] = True
+    train_full = set(rng.permutation(config.n_train)[: config.n_train_full].tolist())
+    plans = []
+    for i, split in enumerate(splits):
+        annotated = "both"
+        if split == "training" and i not in train_full:
+            annotated = "left" if rng.uniform() < 0.5 else "right"
+        plans.append(CasePlan(f"case_{i:03d}", split, seeds[i], bool(contrast[i]), annotated))
+    return plans
+
+
+def annotate(case: PhantomCase, annotated: str) -> np.ndarray:
+    """The 3-class label with the vessels of the non-annotated lung set to 0 (side from `case.side`)."""
+    if annotated == "both":
+        return case.label
+    keep = 1 if annotated == "left" else 2
+    return np.where(case.side == keep, case.label, 0).astype(np.uint8)
+
+
+def save_volume(path: Path, array: np.ndarray, affine: np.ndarray, orientation: str) -> None:
+    """Write a canonical RAS+ array (affine in mm) as a NIfTI file stored in `orientation` (e.g. "LPS").
+
+    Reorients with nibabel.orientations and lets nibabel write the file, atomically.
+    """
+    import nibabel as nib
+    from nibabel import orientations as ornt
+
+    from medvlseg.utils.atomic import atomic_path
+
+    target = ornt.axcodes2ornt(tuple(orientation))
+    transform = ornt.ornt_transform(ornt.axcodes2ornt(("R", "A", "S")), target)
+    data = ornt.apply_orientation(array, transform)
+    new_affine = affine @ ornt.inv_ornt_aff(transform, array.shape)
+    img = nib.Nifti1Image(np.ascontiguousarray(data), new_affine)
+    img.set_qform(new_affine, code=1)
+    img.set_sform(new_affine, code=1)
+    with atomic_path(path) as tmp:
+        nib.save(img, str(tmp))
+
+
+def build_case(out_dir: Path, config: PhantomConfig, plan: CasePlan, preview: bool) -> dict:
+    """Generate and write one case; return its manifest entry (paths relative to out_dir)."""
+    case = generate_case(config, plan.seed, contrast=plan.contrast)
+    orient = case.meta["orientation"]
+    image_rel, label_rel = f"images/{plan.name}.nii.gz", f"labels/{plan.name}.nii.gz"
+    lung_rel = f"lungs/{plan.name}.nii.gz"
+    save_volume(out_dir / image_rel, case.image, case.affine, orient)
+    save_volume(out_dir / label_rel, annotate(case, plan.annotated), case.affine, orient)
+    save_volume(out_dir / lung_rel, case.lung, case.affine, orient)
+    if preview:
+        from medvlseg.data.phantom.preview import write_preview
+
+        title = f"{plan.name} ({plan.split}, annotated={plan.annotated}, contrast={plan.contrast})"
+        write_preview(out_dir / "previews" / f"{plan.name}.png", case.image, annotate(case, plan.annotated),
+                      case.airway, case.spacing, title)
+    meta = {k: v for k, v in case.meta.items() if k != "timing_s"}
+    meta.update(spacing=list(case.spacing), shape=list(case.image.shape), lung_mask=lung_rel)
+    return {"case": plan.name, "image": image_rel, "label": label_rel, "annotated": plan.annotated,
+            "meta": meta, "_split": plan.split}
+
+
+def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig = "small", seed: int = 0,
+                    workers: int = 1, preview: bool | None = None, name: str | None = None) -> Path:
+    """Generate every case of `preset` (a name or a config) into out_dir, write `dataset.json`, return its path."""
+    from tqdm import tqdm
+
+    config = get_preset(preset) if isinstance(preset, str) else preset
+    name = name or (preset if isinstance(preset, str) else "custom")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    preview = config.preview if preview is None else preview
+    plans = plan_cases(config, seed)
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(build_case, out_dir, config, p, preview) for p in plans]
+            entries = [f.result() for f in tqdm(futures, desc="phantom", unit="case")]
+    else:
+        entries = [build_case(out_dir, config, p, preview) for p in tqdm(plans, desc="phantom", unit="case")]
+    manifest: dict = {
+        "name": f"phantom-{name}", "version": 1, "modality": "CT", "labels": LABELS,
+        "description": f"synthetic chest CT, pulmonary artery/vein phantom (preset {name}, seed {seed})",
+        "phantom": {"preset": name, "seed": seed, "config": asdict(config)},
+        "training": [], "validation": [], "test": [],
+    }
+    for entry in entries:
+        manifest[entry.pop("_split")].append(entry)
+    path = out_dir / "dataset.json"
+    write_json(path, manifest)
+    log.info("wrote %d phantom cases to %s", len(entries), out_dir)
+    return path
