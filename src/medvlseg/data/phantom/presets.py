@@ -17,7 +17,7 @@ class PhantomConfig:
     spacing_z: tuple[float, float] = (2.3, 2.8)  # slice spacing range, mm
     body_fill: float = 1.0  # body width / field-of-view width (> 1 crops the body at the sides)
     anatomy_scale: float | None = None  # 1.0 = adult; None = derived from the field of view and body_fill
-    radius_boost: float = 1.25  # multiplies every tube radius (keeps small vessels visible at coarse spacing)
+    radius_boost: float = 1.4  # multiplies every tube radius (keeps small vessels visible at coarse spacing)
     stop_radius_vox: float = 0.55  # trees stop growing below this radius, in voxels of the finest axis
     stop_radius_mm: float = 0.35  # ... or below this radius in mm (CT resolution), whichever is larger
     max_points: int = 3000  # lung sample points per lung that drive volume-filling growth

@@ -53,9 +53,9 @@ def write_preview(path: str | Path, image: np.ndarray, label: np.ndarray, airway
     _show(axes[1, 1], _overlay(gray[:, y, :], label[:, y, :]), sz / sx, "coronal + labels")
     mip = np.zeros(label.shape[::2] + (3,), dtype=np.float32)
     mip[airway.max(axis=1) > 0] = 0.6
-    art, vein = (label == 1).any(axis=1), (label == 2).any(axis=1)
-    mip[vein] = (0.15, 0.35, 1.0)
-    mip[art & ~vein] = (1.0, 0.1, 0.1)
+    n_art, n_vein = (label == 1).sum(axis=1), (label == 2).sum(axis=1)  # (x, z) voxels along each A-P ray
+    mip[(n_vein > 0) & (n_vein >= n_art)] = (0.15, 0.35, 1.0)
+    mip[(n_art > 0) & (n_art > n_vein)] = (1.0, 0.1, 0.1)
     _show(axes[1, 2], mip, sz / sx, "MIP (A-P): artery red, vein blue, airway grey")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -149,6 +149,10 @@ def grow_lung(anat: Anatomy, side: int, params: GrowthParams, n_points: int, rat
     step = max(0.5 * params.stop_radius, 0.3)
     aw_pts, aw_r = tube_samples(airway, airway.radius / WALL, step)
     ar_pts, ar_r = tube_samples(artery, artery.radius, step)
+    root_tree = Tree(points=root, parent=np.arange(-1, len(root) - 1), radius=np.full(len(root), root_r),
+                     generation=np.zeros(len(root), int), supply=np.zeros(len(root), int))
+    rt_pts, rt_r = tube_samples(root_tree, root_tree.radius, step)
+    ar_pts, ar_r = np.concatenate([ar_pts, rt_pts]), np.concatenate([ar_r, rt_r])
     kd_aw, kd_ar = cKDTree(aw_pts), cKDTree(ar_pts)
     # veins fill the septa: lung points farthest from any bronchovascular bundle
     more = sample_lung_points(anat, side, 2 * n_points, rng)
@@ -161,9 +165,9 @@ def grow_lung(anat: Anatomy, side: int, params: GrowthParams, n_points: int, rat
     for (ostium, entry), part in zip(roots, (far[upper], far[~upper])):
         r_root = r_total * (len(part) / len(far)) ** (1.0 / params.gamma)
         vein = grow_tree(ostium, entry, r_root, part, inside, rng, params)
-        vein = subdivide(vein, max_len=max(4.0 * params.stop_radius, 3.0 * anat.scale), tortuosity=0.12, rng=rng)
-        margin_aw = 3.0 * anat.scale
-        repel(vein, [(kd_aw, aw_r, margin_aw), (kd_ar, ar_r, 0.3 * params.stop_radius)], min_gen=3)
+        vein = subdivide(vein, max_len=max(2.5 * params.stop_radius, 2.0 * anat.scale), tortuosity=0.12, rng=rng)
+        margin_aw = 3.0 * anat.scale  # veins keep ≥ ~3 mm (adult) from airway walls past the hilum
+        repel(vein, [(kd_aw, aw_r, margin_aw), (kd_ar, ar_r, 1.0 * params.stop_radius)], min_gen=2, iters=10)
         veins.append(vein)
     return LungTrees(side=side, airway=airway, artery=artery, artery_root=root,
                      artery_root_radius=root_r, veins=veins)
