@@ -68,6 +68,10 @@ def main() -> None:
     t_big, case_big = _time_case(big, 0)
     print(f"generation time: tiny {t_tiny:.2f} s, {args.big}^3 at 2.5x2.5x2.2 mm {t_big:.2f} s "
           f"(trees/raster/image: {', '.join(f'{k} {v:.2f}' for k, v in case_big.meta['timing_s'].items())})")
+    auc = checks.intensity_radius_auc(case_big.image, case_big.label, case_big.spacing, region=case_big.lung)
+    dist = checks.airway_distances(case_big.label, case_big.airway, case_big.spacing, 1.0, region=case_big.lung)
+    print(f"{args.big}^3 (anatomy scale {case_big.meta['anatomy_scale']:.2f}): AUC logistic {auc['auc_logistic']:.3f}, "
+          f"airway distance artery {dist['artery_median_mm']:.2f} mm vein {dist['vein_median_mm']:.2f} mm")
     rows = []
     for seed in range(args.cases):
         t, case = _time_case(get_preset("small"), seed)
