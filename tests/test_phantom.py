@@ -97,3 +97,11 @@ def test_half_annotation_keeps_one_side(tiny):
     np.testing.assert_array_equal(left[tiny.side == 1], tiny.label[tiny.side == 1])
     assert (tiny.side[tiny.label > 0] > 0).all()
     np.testing.assert_array_equal(annotate(tiny, "both"), tiny.label)
+
+
+def test_label5_splits_sides(tiny):
+    five = tiny.label5()
+    assert set(np.unique(five)) == {0, 1, 2, 3, 4}
+    np.testing.assert_array_equal(five > 0, tiny.label > 0)
+    np.testing.assert_array_equal(np.isin(five, (3, 4)), tiny.side == 2)
+    np.testing.assert_array_equal(np.isin(five, (1, 3)), tiny.label == 1)

@@ -44,6 +44,12 @@ class PhantomCase:
     spacing: tuple[float, float, float]
     meta: dict = field(default_factory=dict)
 
+    def label5(self) -> np.ndarray:
+        """5-class label (uint8): 1 left artery, 2 left vein, 3 right artery, 4 right vein (docs/architecture.md)."""
+        out = self.label.copy()
+        out[self.side == 2] += 2
+        return out
+
 
 def make_grid(config: PhantomConfig, rng: np.random.Generator) -> tuple[Grid, float]:
     """Draw spacing (mm) and a random crop offset; return the grid and the anatomy scale (1 = adult)."""
