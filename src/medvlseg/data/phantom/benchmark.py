@@ -38,9 +38,12 @@ def plan_cases(config: PhantomConfig, seed: int) -> list[CasePlan]:
     splits = ["training"] * config.n_train + ["validation"] * config.n_val + ["test"] * config.n_test
     n = len(splits)
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
-    n_contrast = int(np.floor(min(config.contrast_fraction, 0.5) * n))
     contrast = np.zeros(n, dtype=bool)
-    contrast[rng.permutation(n)[:n_contrast]] = True
+    start = 0
+    for count in (config.n_train, config.n_val, config.n_test):  # stratified: ≤ half of every split
+        n_contrast = int(np.floor(min(config.contrast_fraction, 0.5) * count + rng.uniform()))
+        contrast[start + rng.permutation(count)[: min(n_contrast, count // 2)]] = True
+        start += count
     train_full = set(rng.permutation(config.n_train)[: config.n_train_full].tolist())
     plans = []
     for i, split in enumerate(splits):

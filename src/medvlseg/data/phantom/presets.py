@@ -27,7 +27,7 @@ class PhantomConfig:
     fwhm_z_factor: tuple[float, float] = (1.0, 2.0)  # z blur FWHM / slice spacing
     crop_shift: float = 0.06  # random shift of the anatomy, fraction of the field of view
     orientations: tuple[str, ...] = ("RAS", "LPS", "LAS", "RPS")  # file orientations drawn per case
-    n_train: int = 12
+    n_train: int = 14
     n_val: int = 2
     n_test: int = 3
     n_train_full: int = 2  # fully labelled training cases; the rest are half-labelled (seed ratio ~1:8)
