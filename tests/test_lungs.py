@@ -1,0 +1,70 @@
+"""Lung mask and left/right split on canonical arrays, in RAS and LPS files, touching lungs, real CT."""
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from medvlseg.data._io import read_volume
+from medvlseg.data.lungs import LungSplitError, lung_map
+from medvlseg.data.synthetic import synthetic_chest
+
+REAL_CT = Path("/work/shared/data/real/ts_chest_cta_pulm/ct.nii.gz")
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * float((a & b).sum()) / max(1, int(a.sum() + b.sum()))
+
+
+@pytest.mark.parametrize("touching", [False, True])
+def test_split_matches_truth(touching: bool) -> None:
+    chest = synthetic_chest(seed=3, touching=touching)
+    side = lung_map(chest.hu, chest.spacing)
+    for k in (1, 2):
+        assert _dice(side == k, chest.lung == k) > 0.9
+    assert not side[:, :, -1][chest.hu[:, :, -1] < -950].any()  # trachea above the lungs is not lung
+
+
+@pytest.mark.parametrize("codes", [("R", "A", "S"), ("L", "P", "S")])
+def test_left_lung_is_label_one_in_ras_and_lps_files(tmp_path: Path, codes: tuple[str, str, str]) -> None:
+    chest = synthetic_chest(seed=4)
+    hu, affine = chest.hu, np.diag([*chest.spacing, 1.0])
+    if codes == ("L", "P", "S"):  # store the file in LPS voxel order: flip axes 0 and 1
+        hu = hu[::-1, ::-1].copy()
+        affine = affine @ np.array([[-1, 0, 0, hu.shape[0] - 1], [0, -1, 0, hu.shape[1] - 1],
+                                    [0, 0, 1, 0], [0, 0, 0, 1]], dtype=float)
+    path = tmp_path / "ct.nii.gz"
+    nib.save(nib.Nifti1Image(hu, affine), str(path))
+    assert nib.aff2axcodes(nib.load(str(path)).affine) == codes
+    vol = read_volume(path)
+    side = lung_map(np.asarray(vol.array), vol.spacing)
+    assert _dice(side == 1, chest.lung == 1) > 0.9  # canonical array == the RAS truth in both cases
+    left_x = np.argwhere(side == 1)[:, 0].mean()
+    right_x = np.argwhere(side == 2)[:, 0].mean()
+    assert left_x < right_x
+
+
+def test_single_lung_raises_clear_error() -> None:
+    chest = synthetic_chest(seed=5)
+    hu = chest.hu.copy()
+    hu[chest.lung == 2] = 40
+    with pytest.raises(LungSplitError, match="case_x"):
+        lung_map(hu, chest.spacing, where="case_x")
+
+
+def test_no_air_raises_clear_error() -> None:
+    with pytest.raises(LungSplitError, match="no lung"):
+        lung_map(np.full((32, 32, 32), 40, dtype=np.int16), (2.0, 2.0, 2.0))
+
+
+@pytest.mark.skipif(not REAL_CT.exists(), reason="real CT sample absent")
+def test_real_ct_has_two_lungs() -> None:
+    vol = read_volume(REAL_CT)
+    side = lung_map(np.asarray(vol.array), vol.spacing)
+    n = side.size
+    left, right = (side == 1).sum(), (side == 2).sum()
+    assert left > 0.05 * n and right > 0.05 * n
+    assert np.argwhere(side == 1)[:, 0].mean() < np.argwhere(side == 2)[:, 0].mean()
+    hu = np.asarray(vol.array)
+    assert np.median(hu[side > 0]) < -600  # the mask is lung parenchyma, not mediastinum
