@@ -41,6 +41,17 @@ class PreprocessConfig:
     airway_radius_mm: float = 10.0  # opening radius removing trachea and main bronchi, mm
     lung_work_mm: float = 2.0  # working voxel size of the lung segmentation, mm
 
+    def __post_init__(self) -> None:
+        """Reject values no preprocessing can use (ValueError, turned into ConfigError by from_dict)."""
+        if not self.window[1] > self.window[0]:
+            raise ValueError(f"window must be (low, high) HU with high > low, got {self.window}")
+        if self.target_spacing is not None and (len(self.target_spacing) != 3 or min(self.target_spacing) <= 0):
+            raise ValueError(f"target_spacing must be 3 positive mm values or null, got {self.target_spacing}")
+        if not self.sigmas_mm or min(self.sigmas_mm) <= 0:
+            raise ValueError(f"sigmas_mm must be positive, got {self.sigmas_mm}")
+        if self.block_size < 8:
+            raise ValueError(f"block_size must be ≥ 8 voxels, got {self.block_size}")
+
 
 @dataclass
 class PreprocessedImage:
