@@ -94,9 +94,8 @@ def source_from_canonical(shape: Sequence[int], affine: np.ndarray, orientation:
     ras_to_target = ornt.ornt_transform(RAS, target)
     src_shape = tuple(int(s) for s in ornt.apply_orientation(np.empty(tuple(shape)[:3], np.uint8),
                                                              ras_to_target).shape)
-    # voxel index in the target array → canonical index, then → world
-    src_affine = np.asarray(affine, dtype=np.float64) @ ornt.inv_ornt_aff(ornt.ornt_transform(target, RAS),
-                                                                          src_shape)
+    # inv_ornt_aff maps a voxel index of the reoriented (target) array to the canonical index; then → world
+    src_affine = np.asarray(affine, dtype=np.float64) @ ornt.inv_ornt_aff(ras_to_target, tuple(shape)[:3])
     return SourceGeometry(src_shape + tuple(int(s) for s in tuple(shape)[3:]), src_affine, codes,
                           ras_to_target, kind)
 
