@@ -11,6 +11,7 @@ import pytest
 from medvlseg.cli import main
 from medvlseg.data.phantom import generate_case, get_preset
 from medvlseg.data.phantom.benchmark import annotate, plan_cases
+from medvlseg.io import Manifest, read_image
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,9 @@ def test_manifest_layout_and_splits(bench):
             assert (out / e["image"]).is_file() and (out / e["label"]).is_file()
             assert isinstance(e["meta"]["contrast"], bool)
     assert (out / "previews" / "case_000.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    loaded = Manifest.load(out / "dataset.json")
+    assert len(loaded.cases) == cfg.n_train + cfg.n_val + cfg.n_test
+    assert all(c.image.is_file() and c.label is not None and c.label.is_file() for c in loaded.cases)
 
 
 def test_files_match_generate_case_in_canonical_space(bench):
@@ -47,11 +51,12 @@ def test_files_match_generate_case_in_canonical_space(bench):
     entry = m["training"][0]
     plan = plans[entry["case"]]
     case = generate_case(get_preset("tiny"), plan.seed, contrast=plan.contrast)
-    image, affine = _canonical(out / entry["image"])
-    label, _ = _canonical(out / entry["label"])
-    np.testing.assert_array_equal(image, case.image)
-    np.testing.assert_allclose(affine, case.affine, atol=1e-4)
-    np.testing.assert_array_equal(label, annotate(case, entry["annotated"]))
+    image = read_image(out / entry["image"])
+    label = read_image(out / entry["label"])
+    np.testing.assert_array_equal(image.array, case.image)
+    assert image.array.dtype == np.int16 and label.array.dtype == np.uint8
+    np.testing.assert_allclose(image.affine, case.affine, atol=1e-4)
+    np.testing.assert_array_equal(label.array, annotate(case, entry["annotated"]))
     codes = "".join(nib.aff2axcodes(nib.load(str(out / entry["image"])).affine))
     assert codes == entry["meta"]["orientation"]
 

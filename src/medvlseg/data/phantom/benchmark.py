@@ -14,7 +14,6 @@ import numpy as np
 
 from medvlseg.data.phantom.generator import PhantomCase, generate_case
 from medvlseg.data.phantom.presets import PhantomConfig, get_preset
-from medvlseg.utils.atomic import write_json
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +61,11 @@ def annotate(case: PhantomCase, annotated: str) -> np.ndarray:
     return np.where(case.side == keep, case.label, 0).astype(np.uint8)
 
 
-def save_volume(path: Path, array: np.ndarray, affine: np.ndarray, orientation: str) -> None:
-    """Write a canonical RAS+ array (affine in mm) as a NIfTI file stored in `orientation` (e.g. "LPS").
+def save_volume(path: Path, array: np.ndarray, affine: np.ndarray, orientation: str, dtype: type) -> None:
+    """Write a canonical RAS+ array (affine in mm) atomically as a file stored in `orientation` (e.g. "LPS")."""
+    from medvlseg.io import write_image
 
-    Reorients with nibabel.orientations and lets nibabel write the file, atomically.
-    """
-    import nibabel as nib
-    from nibabel import orientations as ornt
-
-    from medvlseg.utils.atomic import atomic_path
-
-    target = ornt.axcodes2ornt(tuple(orientation))
-    transform = ornt.ornt_transform(ornt.axcodes2ornt(("R", "A", "S")), target)
-    data = ornt.apply_orientation(array, transform)
-    new_affine = affine @ ornt.inv_ornt_aff(transform, array.shape)
-    img = nib.Nifti1Image(np.ascontiguousarray(data), new_affine)
-    img.set_qform(new_affine, code=1)
-    img.set_sform(new_affine, code=1)
-    with atomic_path(path) as tmp:
-        nib.save(img, str(tmp))
+    write_image(path, array, affine=affine, orientation=orientation, dtype=dtype)
 
 
 def build_case(out_dir: Path, config: PhantomConfig, plan: CasePlan, preview: bool) -> dict:
@@ -89,9 +74,9 @@ def build_case(out_dir: Path, config: PhantomConfig, plan: CasePlan, preview: bo
     orient = case.meta["orientation"]
     image_rel, label_rel = f"images/{plan.name}.nii.gz", f"labels/{plan.name}.nii.gz"
     lung_rel = f"lungs/{plan.name}.nii.gz"
-    save_volume(out_dir / image_rel, case.image, case.affine, orient)
-    save_volume(out_dir / label_rel, annotate(case, plan.annotated), case.affine, orient)
-    save_volume(out_dir / lung_rel, case.lung, case.affine, orient)
+    save_volume(out_dir / image_rel, case.image, case.affine, orient, np.int16)
+    save_volume(out_dir / label_rel, annotate(case, plan.annotated), case.affine, orient, np.uint8)
+    save_volume(out_dir / lung_rel, case.lung, case.affine, orient, np.uint8)
     if preview:
         from medvlseg.data.phantom.preview import write_preview
 
@@ -121,15 +106,13 @@ def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig = "small", 
             entries = [f.result() for f in tqdm(futures, desc="phantom", unit="case")]
     else:
         entries = [build_case(out_dir, config, p, preview) for p in tqdm(plans, desc="phantom", unit="case")]
-    manifest: dict = {
-        "name": f"phantom-{name}", "version": 1, "modality": "CT", "labels": LABELS,
-        "description": f"synthetic chest CT, pulmonary artery/vein phantom (preset {name}, seed {seed})",
-        "phantom": {"preset": name, "seed": seed, "config": asdict(config)},
-        "training": [], "validation": [], "test": [],
-    }
-    for entry in entries:
-        manifest[entry.pop("_split")].append(entry)
-    path = out_dir / "dataset.json"
-    write_json(path, manifest)
+    from medvlseg.io import Case, Manifest
+
+    cases = [Case(name=e["case"], split=e["_split"], image=out_dir / e["image"], label=out_dir / e["label"],
+                  annotated=e["annotated"], meta=e["meta"]) for e in entries]
+    manifest = Manifest(cases=cases, name=f"phantom-{name}", labels=dict(LABELS),
+                        description=f"synthetic chest CT, pulmonary artery/vein phantom (preset {name}, seed {seed})",
+                        extra={"phantom": {"preset": name, "seed": seed, "config": asdict(config)}})
+    path = manifest.save(out_dir / "dataset.json")
     log.info("wrote %d phantom cases to %s", len(entries), out_dir)
     return path
