@@ -127,10 +127,11 @@ class Manifest:
 
 def _parse_header(manifest: Manifest, data: dict, path: Path) -> None:
     """Fill name/description/version/labels/modality from the top-level JSON object, checking types."""
-    for key, typ in (("name", str), ("description", str), ("modality", str), ("version", int)):
+    for key, typ, noun in (("name", str, "a string"), ("description", str, "a string"),
+                           ("modality", str, "a string"), ("version", int, "an integer")):
         if key in data:
             if not isinstance(data[key], typ) or isinstance(data[key], bool):
-                raise InputError(path, f"'{key}' must be a {typ.__name__}, got {data[key]!r}")
+                raise InputError(path, f"'{key}' must be {noun}, got {data[key]!r}")
             setattr(manifest, key, data[key])
     if "labels" in data:
         labels = data["labels"]
