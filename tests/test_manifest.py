@@ -72,9 +72,11 @@ def test_build_in_code_and_save(tmp_path):
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d["training"][1].pop("image"), r"training\[1\] \('case_001'\): 'image' must be"),
-    (lambda d: d["training"][0].update(annotated="top"), r"training\[0\] \('case_000'\): 'annotated' must be one of"),
+    (lambda d: d["training"][0].update(annotated="top"),
+     r"training\[0\] \('case_000'\): 'annotated' must be one of"),
     (lambda d: d["validation"][0].update(meta=[1]), r"validation\[0\]: 'meta' must be a JSON object"),
-    (lambda d: d["test"].append(dict(d["training"][0])), r"test\[1\]: duplicate case name 'case_000' \(already in training\)"),
+    (lambda d: d["test"].append(dict(d["training"][0])),
+     r"test\[1\]: duplicate case name 'case_000' \(already in training\)"),
     (lambda d: d["test"].append("images/x.nii.gz"), r"test\[1\]: a case must be a JSON object"),
     (lambda d: d["training"][0].update(lable="x"), r"training\[0\] \('case_000'\): unknown key\(s\) lable"),
     (lambda d: d["test"][0].update(annotated="left"), r"test\[0\] \('case_003'\): 'annotated' is 'left' but"),

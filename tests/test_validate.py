@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nibabel as nib
@@ -80,7 +81,7 @@ def test_every_problem_reported_once_with_file_and_reason(dataset, capsys):
     ]
     assert len(lines) == len(expected), err
     for pattern in expected:
-        assert sum(bool(__import__("re").match(pattern, ln)) for ln in lines) == 1, (pattern, err)
+        assert sum(bool(re.match(pattern, ln)) for ln in lines) == 1, (pattern, err)
     assert code != 0
     assert out.strip().splitlines()[-1].startswith("validate: 8 problem(s) in 8 of 9 case(s)")
 

@@ -149,7 +149,8 @@ def _parse_case(entry: Any, split: str, index: int, root: Path, path: Path) -> C
         where = f"{where} ('{entry['case']}')"
     unknown = sorted(set(entry) - _CASE_KEYS)
     if unknown:
-        raise InputError(path, f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(_CASE_KEYS))})")
+        raise InputError(path, f"{where}: unknown key(s) {', '.join(unknown)} "
+                               f"(allowed: {', '.join(sorted(_CASE_KEYS))})")
     image = entry.get("image")
     if not isinstance(image, str) or not image:
         raise InputError(path, f"{where}: 'image' must be a non-empty path string, got {image!r}")

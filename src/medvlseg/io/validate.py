@@ -55,7 +55,7 @@ def label_values(array: np.ndarray) -> list[float]:
     return [v.item() for v in np.unique(array)]
 
 
-def check_image(vol: Volume, where: str, checks: Checks) -> list[str]:
+def check_image(vol: Volume, checks: Checks) -> list[str]:
     """Problems of an image volume: non-finite voxels, implausible spacing (mm)."""
     problems = []
     if np.issubdtype(vol.array.dtype, np.floating):
@@ -113,7 +113,7 @@ def validate_case(case: Case, manifest: Manifest, checks: Checks = Checks()) -> 
     img_where = manifest.relative(case.image)
     image = _read(case.image, img_where, case.name, problems)
     if image is not None:
-        problems += [Problem(case.name, img_where, p) for p in check_image(image, img_where, checks)]
+        problems += [Problem(case.name, img_where, p) for p in check_image(image, checks)]
     if case.label is not None:
         lab_where = manifest.relative(case.label)
         label = _read(case.label, lab_where, case.name, problems)
