@@ -1,0 +1,1 @@
+"""Evaluation: overlap and surface metrics, clDice, case/batch evaluation, reports and overlay figures."""
