@@ -12,7 +12,7 @@ import pytest
 
 from medvlseg.cli import main
 from medvlseg.io import Volume, write_image
-from medvlseg.io.validate import label_values
+from medvlseg.io.validate import values_outside
 
 SHAPE = (32, 36, 40)
 
@@ -110,10 +110,24 @@ def test_malformed_manifest_is_one_error_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64, np.float32, bool])
-def test_label_values_matches_numpy_unique(dtype):
+def test_values_outside_matches_numpy_unique(dtype):
     rng = np.random.default_rng(1)
     arr = rng.integers(0, 3 if dtype is not bool else 2, size=(20, 21, 22)).astype(dtype)
-    arr.flat[5] = 1 if dtype is bool else 9
-    assert label_values(arr) == [v.item() for v in np.unique(arr)]
-    neg = np.array([-3, 0, 300], dtype=np.int16)
-    assert label_values(neg) == [-3, 0, 300]
+    assert values_outside(arr, (0, 1, 2)) == []
+    assert values_outside(arr, (0,)) == [v.item() for v in np.unique(arr) if v != 0]
+    if dtype is not bool:
+        arr.flat[5] = 9
+        arr.flat[7] = 4
+        assert values_outside(arr, (0, 1, 2)) == [4, 9]
+        assert values_outside(arr, (0, 2, 4, 9)) == [1]  # gap in the allowed set: min/max cannot decide
+    assert values_outside(np.array([-3, 0, 300], dtype=np.int16), (0, 1, 2)) == [-3, 300]
+    assert values_outside(np.array([0.0, 1.5, np.nan]), (0, 1, 2))[0] == 1.5
+
+
+def test_phantom_benchmark_validates_clean(tmp_path, capsys):
+    """`medvlseg phantom` output (random orientations, half labels) passes `medvlseg validate`."""
+    assert main(["phantom", "--out", str(tmp_path / "ph"), "--preset", "tiny", "--cases", "3", "--no-preview"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "ph" / "dataset.json")]) == 0
+    out, err = capsys.readouterr()
+    assert "3 case(s) OK" in out and err == ""
