@@ -153,3 +153,18 @@ def test_find_images_and_case_name(tmp_path, lps_volume):
     assert find_images(tmp_path / "d_series") == [tmp_path / "d_series"]
     with pytest.raises(InputError, match="not a folder"):
         find_images(tmp_path / "a.nrrd")
+
+
+def test_nifti_scaling_applied_without_float64(tmp_path):
+    raw = np.arange(2 * 3 * 4, dtype=np.uint16).reshape(2, 3, 4) * 100
+    img = nib.Nifti1Image(raw, np.eye(4))
+    img.header.set_slope_inter(1.0, -1024.0)
+    nib.save(img, tmp_path / "ct.nii.gz")
+    vol = read_image(tmp_path / "ct.nii.gz")
+    assert vol.array.dtype == np.int16
+    np.testing.assert_array_equal(vol.array, raw.astype(np.int32) - 1024)
+    img.header.set_slope_inter(0.5, 10.0)
+    nib.save(img, tmp_path / "f.nii.gz")
+    vol = read_image(tmp_path / "f.nii.gz")
+    assert vol.array.dtype == np.float32
+    np.testing.assert_allclose(vol.array, raw * 0.5 + 10.0)

@@ -134,11 +134,35 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         img = nib.load(str(path))
         if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
             raise ValueError(f"not a NIfTI image ({type(img).__name__})")
-        array = np.asarray(img.dataobj)
+        array = _nifti_array(img.dataobj)
         qcode, scode = int(img.header["qform_code"]), int(img.header["sform_code"])
     except Exception as exc:  # nibabel/zlib/gzip raise ImageFileError, EOFError, zlib.error, OSError, ...
         raise InputError(path, f"cannot read image: {_describe(exc)}") from exc
     return array, np.asarray(img.affine, dtype=np.float64), (qcode, scode)
+
+
+def _nifti_array(proxy: object) -> np.ndarray:
+    """Voxel values with NIfTI scl_slope/scl_inter applied, without nibabel's float64 upcast where avoidable.
+
+    Integer data with integer slope/intercept (e.g. CT stored as uint16 with intercept -1024 HU) stays integer
+    (int16 if the scaled range fits, else int32); other scaled data become float32 instead of float64.
+    """
+    slope = float(getattr(proxy, "slope", 1.0))
+    inter = float(getattr(proxy, "inter", 0.0))
+    if slope == 1.0 and inter == 0.0 or not hasattr(proxy, "get_unscaled"):
+        return np.asarray(proxy)
+    raw = np.asarray(proxy.get_unscaled())  # type: ignore[attr-defined]
+    if np.issubdtype(raw.dtype, np.integer) and slope.is_integer() and inter.is_integer() and raw.size:
+        ends = [int(raw.min()) * int(slope) + int(inter), int(raw.max()) * int(slope) + int(inter)]
+        for dtype in (np.int16, np.int32):
+            info = np.iinfo(dtype)
+            if info.min <= min(ends) and max(ends) <= info.max:
+                out = raw.astype(dtype)
+                if slope != 1.0:
+                    out *= dtype(slope)
+                out += dtype(inter)
+                return out
+    return raw.astype(np.float32) * np.float32(slope) + np.float32(inter)
 
 
 def _read_itk(path: Path) -> tuple[np.ndarray, np.ndarray]:
