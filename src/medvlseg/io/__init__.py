@@ -1,7 +1,13 @@
 """Medical image I/O: canonical RAS+ volumes with exact write-back, dataset manifests, dataset validation.
 
-Public API (docs/architecture.md): `read_image`, `write_image`, `Volume`, `SourceGeometry`, `find_images`,
-`case_name`, `Manifest`, `Case`; `validate_manifest` lives in `medvlseg.io.validate`.
+Public API (docs/architecture.md): `read_image(path, require_3d=True) -> Volume`,
+`write_image(path, array, like=volume | affine=canonical_affine, orientation="LPS", dtype=None)`,
+`Volume` (`.array`, `.affine`, `.spacing`, `.source`, `.to_source()`, `.with_array()`, `Volume.from_canonical()`),
+`SourceGeometry`, `find_images(folder)`, `case_name(path)`, `Manifest`, `Case`;
+`validate_manifest` lives in `medvlseg.io.validate`, the DICOM series writer in `medvlseg.io.dicom`.
+Contract extensions: `write_image(..., affine=, orientation=)` writes a canonical array without a reference
+volume; `SourceGeometry` also records the format family and NIfTI qform/sform codes; `dtype=None` stores
+bool / ints in 0..255 as uint8 (label maps), int64 as int32, float64 as float32.
 """
 
 from __future__ import annotations
