@@ -168,3 +168,24 @@ def test_nifti_scaling_applied_without_float64(tmp_path):
     vol = read_image(tmp_path / "f.nii.gz")
     assert vol.array.dtype == np.float32
     np.testing.assert_allclose(vol.array, raw * 0.5 + 10.0)
+
+
+@pytest.mark.parametrize("ext", [".nii.gz", ".nrrd", ".mhd"])
+def test_failed_write_leaves_no_partial_file(tmp_path, lps_volume, monkeypatch, ext):
+    import medvlseg.io.image as image_mod
+
+    def broken(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        Path(path).write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(image_mod, "_write_nifti", broken)
+    monkeypatch.setattr(image_mod, "_write_itk", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_image(tmp_path / f"out{ext}", lps_volume.array, like=lps_volume)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_without_dicom_is_input_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match="no DICOM series found"):
+        read_image(tmp_path)
