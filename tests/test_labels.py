@@ -55,3 +55,16 @@ def test_bad_values_are_rejected() -> None:
         to_five_class(label, lung)
     with pytest.raises(ValueError):
         to_three_class(np.array([0, 5], dtype=np.uint8))
+
+
+def test_subsampled_nearest_lung_search_agrees() -> None:
+    from medvlseg.data.labels import vessel_sides
+
+    label, lung = _lungs_and_vessels()
+    label[17, 3, 3] = 0
+    label[18, 3, 5] = 2  # 1 voxel from the right lung, 6 from the left: clear even on a 2x coarser grid
+    exact = to_five_class(label, lung)
+    assert exact[18, 3, 5] == 4
+
+    coarse = vessel_sides(label, lung, max_voxels=lung.size // 8)
+    np.testing.assert_array_equal(coarse, (exact > 0) * (1 + (exact > 2)))

@@ -30,10 +30,20 @@ def _blob(radius: float = 2.0) -> np.ndarray:
 
 def test_tube_beats_plane_and_blob_at_matching_scale() -> None:
     c = N // 2
-    kw = dict(spacing=(1.0, 1.0, 1.0), sigmas=(2.0,))
-    tube, plane, blob = (tubularity(v, **kw)[c, c, c] for v in (_tube(), _plane(), _blob()))
-    assert tube > 0.5
-    assert tube > 5 * max(plane, blob)
+    for radius, min_vox, ratio in [(2.0, None, 5.0), (3.0, None, 5.0), (3.0, 1.5, 3.0)]:
+        kw = dict(spacing=(1.0, 1.0, 1.0), sigmas=(radius,), min_vox=min_vox)
+        tube, plane, blob = (tubularity(v(radius), **kw)[c, c, c] for v in (_tube, _plane, _blob))
+        assert tube > 0.5
+        assert tube > ratio * max(plane, blob)
+
+
+def test_pyramid_levels_agree_with_full_resolution() -> None:
+    rng = np.random.default_rng(3)
+    img = (_tube(3.0) + 0.5 * _tube(1.0) + 0.05 * rng.standard_normal((N, N, N))).astype(np.float32)
+    full = tubularity(img, (1.0, 1.0, 1.0), (1.0, 2.0, 4.0), min_vox=None)
+    pyr = tubularity(img, (1.0, 1.0, 1.0), (1.0, 2.0, 4.0), min_vox=1.5)  # sigma 4 mm on the 2x grid
+    assert np.corrcoef(full.ravel(), pyr.ravel())[0, 1] > 0.95
+    assert np.abs(full - pyr).mean() < 0.02
 
 
 def test_output_range_and_dark_tube_ignored() -> None:

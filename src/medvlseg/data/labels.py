@@ -9,16 +9,30 @@ ANNOTATED = {"both": (True, True, True, True), "left": (True, True, False, False
              "right": (False, False, True, True)}
 
 
-def vessel_sides(label3: np.ndarray, lung: np.ndarray, spacing: tuple[float, ...] = (1.0, 1.0, 1.0)) -> np.ndarray:
-    """Side (uint8: 1 left, 2 right, 0 background) of each vessel voxel: its lung, else the nearest lung voxel (mm)."""
+def vessel_sides(label3: np.ndarray, lung: np.ndarray, spacing: tuple[float, ...] = (1.0, 1.0, 1.0),
+                 max_voxels: int = 8_000_000) -> np.ndarray:
+    """Side (uint8: 1 left, 2 right, 0 background) of each vessel voxel: its lung, else the nearest lung voxel (mm).
+
+    The nearest-lung search (a distance transform with indices) runs on a grid subsampled to at most
+    `max_voxels` voxels, which bounds its memory on 512³ CTs; voxels inside a lung keep that lung's side.
+    """
     if label3.shape != lung.shape:
         raise ValueError(f"label shape {label3.shape} != lung map shape {lung.shape}")
     if not (lung > 0).any():
         raise ValueError("lung map is empty: cannot assign vessel sides")
-    _, idx = ndimage.distance_transform_edt(lung == 0, sampling=spacing, return_indices=True)
-    side = lung[tuple(idx)]  # nearest lung voxel's side everywhere (itself inside the lungs)
+    k = max(1, int(np.ceil((lung.size / max_voxels) ** (1.0 / 3.0))))
+    coarse = lung[::k, ::k, ::k]
+    if not (coarse > 0).any():
+        coarse, k = lung, 1
+    _, idx = ndimage.distance_transform_edt(coarse == 0, sampling=[s * k for s in spacing], return_indices=True)
+    nearest = coarse[tuple(idx)]  # (X/k, Y/k, Z/k): side of the nearest lung voxel
+    side = lung.astype(np.uint8)
+    outside = (label3 > 0) & (lung == 0)
+    pts = np.nonzero(outside)
+    cpts = tuple(np.minimum(np.rint(p / k).astype(np.intp), n - 1) for p, n in zip(pts, coarse.shape))
+    side[pts] = nearest[cpts]
     side[label3 == 0] = 0
-    return side.astype(np.uint8)
+    return side
 
 
 def to_five_class(label3: np.ndarray, lung: np.ndarray, spacing: tuple[float, ...] = (1.0, 1.0, 1.0)) -> np.ndarray:

@@ -35,6 +35,7 @@ class PreprocessConfig:
     sigmas_mm: tuple[float, ...] = (1.0, 2.0, 3.0)  # vesselness scales, mm
     tubularity_gamma: float = 0.1  # Frangi structuredness constant on the [0, 1] windowed image
     block_size: int = 128  # vesselness block edge, voxels (halo added)
+    pyramid_min_vox: float | None = 1.5  # scales ≥ 2x this many voxels run on a decimated grid; null = off
     device: str = "cpu"  # torch device for the vesselness filter
     lung_split: bool = True  # compute the lung map (needed for left/right labels)
     lung_threshold_hu: float = -400.0  # air/lung threshold, HU
@@ -102,7 +103,8 @@ def preprocess_image(volume: Any, config: PreprocessConfig, where: str = "image"
     if config.tubularity:
         t0 = time.perf_counter()
         channels.append(tubularity(channels[0], work_spacing, config.sigmas_mm, config.block_size,
-                                   gamma=config.tubularity_gamma, device=config.device))
+                                   gamma=config.tubularity_gamma, device=config.device,
+                                   min_vox=config.pyramid_min_vox))
         times["tubularity"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     lung = np.zeros(shape, dtype=np.uint8)
@@ -114,8 +116,10 @@ def preprocess_image(volume: Any, config: PreprocessConfig, where: str = "image"
             raise InputError(where, f"lung split failed: {exc}") from exc
     times["lungs"] = time.perf_counter() - t0
     image = np.stack(channels)  # (C, X, Y, Z)
-    return PreprocessedImage(image, lung, work_spacing, resized_affine(volume.affine, hu.shape, shape),  # type: ignore[arg-type]
-                             tuple(hu.shape), spacing, np.asarray(volume.affine, dtype=np.float64), times)  # type: ignore[arg-type]
+    affine = resized_affine(volume.affine, hu.shape, shape)
+    source_affine = np.asarray(volume.affine, dtype=np.float64)
+    return PreprocessedImage(image, lung, work_spacing, affine, tuple(hu.shape), spacing,  # type: ignore[arg-type]
+                             source_affine, times)
 
 
 def invert_to_source(array: np.ndarray, prep: PreprocessedImage, kind: str = "linear") -> np.ndarray:
