@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from medvlseg.eval.cldice import cldice
 from medvlseg.eval.metrics import dice, jaccard, score_masks
-from medvlseg.eval.surface import surface, surface_distances, union_bbox
+from medvlseg.eval.surface import ball_offsets, hd95, nsd, surface, surface_distances, union_bbox
 
 SPACING = (0.7, 1.1, 2.5)
 
@@ -63,6 +63,8 @@ def test_matches_monai(pairs: list[tuple[np.ndarray, np.ndarray]], tol: float) -
     for pred, gt in pairs:
         ours = score_masks(pred, gt, SPACING, tolerance_mm=tol, with_cldice=False)
         ref = _monai(pred, gt, tol)
+        dist = surface_distances(pred, gt, SPACING, method="edt")
+        assert hd95(dist) == pytest.approx(ours["hd95"], abs=1e-9) and nsd(dist, tol) == pytest.approx(ours["nsd"])
         assert 0.0 < ref["nsd"] < 1.0 or ref["hd95"] > 10
         for key, value in ref.items():
             assert ours[key] == pytest.approx(value, abs=1e-3, rel=1e-5), key
@@ -112,3 +114,26 @@ def test_cldice_tube_vs_broken_tube() -> None:
     assert cldice(broken, gt) < 0.95
     assert cldice(fat, gt) == pytest.approx(1.0)
     assert dice(broken, gt) > cldice(broken, gt) - 0.1
+
+
+def test_local_search_equals_edt_with_far_outliers() -> None:
+    gt = _blobs(11)
+    pred = _blobs(12, level=1.2)
+    pred[:3] = True  # a slab far from most of gt: exercises the k-d tree fallback beyond the ball radius
+    for spacing in (SPACING, (0.6, 0.6, 2.5), (1.0, 1.0, 1.0)):
+        a = surface_distances(pred, gt, spacing, method="local")
+        b = surface_distances(pred, gt, spacing, method="edt")
+        _, _, radius = ball_offsets(spacing)
+        assert a.pred_to_gt.max() > radius  # some distances did need the fallback
+        np.testing.assert_allclose(a.pred_to_gt, b.pred_to_gt, atol=1e-9)
+        np.testing.assert_allclose(a.gt_to_pred, b.gt_to_pred, atol=1e-9)
+
+
+def test_ball_offsets_complete() -> None:
+    offs, lengths, radius = ball_offsets((0.7, 1.1, 2.5), n_target=250)
+    assert np.all(np.diff(lengths) >= 0) and lengths[0] == 0.0 and lengths[-1] <= radius
+    assert 200 < len(offs) < 300
+    k = np.floor(radius / np.array([0.7, 1.1, 2.5])).astype(int) + 1
+    grid = np.mgrid[-k[0]:k[0] + 1, -k[1]:k[1] + 1, -k[2]:k[2] + 1].reshape(3, -1).T
+    inside = np.sqrt(((grid * [0.7, 1.1, 2.5]) ** 2).sum(1)) <= radius
+    assert inside.sum() == len(offs)
