@@ -1,0 +1,98 @@
+"""`medvlseg predict -i INPUT -o OUTPUT -m RUN_DIR`: CT in, label map out in exactly the input's geometry."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    """Register `medvlseg predict` and its flags."""
+    p = subparsers.add_parser(
+        "predict", parents=parents, help="segment pulmonary arteries and veins",
+        description="Predict a label map (1 artery, 2 vein; --classes 5: 1 L artery, 2 L vein, 3 R artery, "
+                    "4 R vein) in the input's exact geometry. INPUT: an image file, a DICOM series folder, a "
+                    "folder of images or a manifest JSON (then OUTPUT is a folder).",
+    )
+    p.add_argument("-i", "--input", required=True, help="image file, DICOM folder, folder of images or manifest")
+    p.add_argument("-o", "--output", required=True, help="label map file (single input) or output folder")
+    p.add_argument("-m", "--model", required=True, help="training run folder")
+    p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
+                   help="free-text class prompt (repeatable; one output label per prompt, in order)")
+    p.add_argument("--classes", type=int, choices=(3, 5), default=3, help="3: artery/vein; 5: left/right kept")
+    p.add_argument("--probabilities", action="store_true", help="also write <case>_probabilities.nii.gz")
+    p.add_argument("--tta", action="store_true", help="mirroring test-time augmentation over the 3 axes")
+    p.add_argument("--fast", action="store_true", help="2 mm spacing, no TTA, overlap 0.25 (CPU)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 … (default: cuda if present)")
+    p.add_argument("--threshold", type=float, default=0.5, help="sigmoid probability threshold")
+    p.add_argument("--overlap", type=float, default=0.5, help="sliding-window overlap fraction in [0, 1)")
+    p.add_argument("--sw-batch-size", type=int, default=2, help="windows per forward pass")
+    p.add_argument("--patch-size", type=int, default=None, help="window edge in voxels (default: training's)")
+    p.add_argument("--min-component-mm3", type=float, default=20.0,
+                   help="drop connected components smaller than this (mm³, per class; 0 keeps all)")
+    p.add_argument("--lung-margin-mm", type=float, default=10.0,
+                   help="keep components touching the lungs dilated by this margin (mm; negative: off)")
+    p.add_argument("--split", default=None, help="manifest split to predict (default: all cases)")
+    p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """PredictOptions from parsed flags; InputError for out-of-range values."""
+    from medvlseg.errors import InputError
+    from medvlseg.infer.predictor import PredictOptions
+
+    if not 0.0 <= args.overlap < 1.0:
+        raise InputError(args.model, f"--overlap must be in [0, 1), got {args.overlap}")
+    if not 0.0 < args.threshold < 1.0:
+        raise InputError(args.model, f"--threshold must be in (0, 1), got {args.threshold}")
+    if args.sw_batch_size < 1:
+        raise InputError(args.model, f"--sw-batch-size must be ≥ 1, got {args.sw_batch_size}")
+    if any(not t.strip() for t in args.prompt):
+        raise InputError(args.model, "--prompt must not be empty")
+    return PredictOptions(
+        classes=args.classes, threshold=args.threshold, overlap=args.overlap, sw_batch_size=args.sw_batch_size,
+        tta=args.tta, fast=args.fast, device=args.device, min_component_mm3=args.min_component_mm3,
+        lung_margin_mm=args.lung_margin_mm, probabilities=args.probabilities,
+        prompts=tuple(t.strip() for t in args.prompt), patch_size=args.patch_size,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict one input (OUTPUT a file) or many (OUTPUT a folder); exit 1 if any case failed."""
+    import logging
+    import sys
+    from pathlib import Path
+
+
+    from medvlseg.errors import InputError
+    from medvlseg.infer.batch import collect_inputs, is_single, run_batch
+    from medvlseg.infer.predictor import Predictor
+
+    logging.getLogger("medvlseg").setLevel(logging.INFO)
+    inp, out = Path(args.input), Path(args.output)
+    if not inp.exists():
+        raise InputError(inp, "input not found")
+    options = options_from_args(args)
+    single = is_single(inp)
+    if single and out.exists() and not args.overwrite:
+        print(f"{out}: exists, skipped (use --overwrite)", file=sys.stderr)
+        return 0
+    if single and out.is_dir():
+        raise InputError(out, "is a folder; give a label-map file name for a single input")
+    items = collect_inputs(inp, args.split)
+    predictor = Predictor.from_run(args.model, options)
+    if single:
+        pred = predictor.predict_file(inp, out)
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in pred.timings.items())
+        print(f"{out}: {len(pred.names)} labels ({', '.join(pred.names)}); {stages}")
+        return 0
+    report = run_batch(predictor.predict_file, items, out, overwrite=args.overwrite, ext=args.ext,
+                       progress=args.progress)
+    print(f"{out}: {len(report.done)} predicted, {len(report.skipped)} skipped, {len(report.failed)} failed")
+    for name, reason in report.skipped.items():
+        print(f"medvlseg predict: skipped: {name}: {reason}", file=sys.stderr)
+    for name, error in report.failed.items():
+        print(f"medvlseg predict: error: {name}: {error}", file=sys.stderr)
+    return 1 if report.failed else 0
