@@ -1,0 +1,43 @@
+"""Shared fixtures: a tiny phantom benchmark and its preprocessed cache, built once per test session.
+
+Tests never write into these folders (they copy what they change), so no test depends on another's output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medvlseg.train.config import TrainConfig
+
+
+@pytest.fixture(scope="session")
+def tiny_benchmark(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Manifest of a tiny phantom benchmark (3 train: 1 full + 2 half, 1 val, 1 test; ≤ 48³, 4 orientations)."""
+    from medvlseg.data.phantom.benchmark import write_benchmark
+
+    out = tmp_path_factory.mktemp("tiny_benchmark")
+    write_benchmark(out, "tiny", seed=0)
+    return out / "dataset.json"
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tiny_benchmark: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Preprocessed cache of `tiny_benchmark` (window, tubularity, lung split, 5-class labels)."""
+    from medvlseg.data.cache import build_cache
+    from medvlseg.data.preprocess import PreprocessConfig
+
+    out = tmp_path_factory.mktemp("tiny_cache")
+    report = build_cache(tiny_benchmark, out, PreprocessConfig(), workers=1, progress=False)
+    assert not report.failed, report.failed
+    return out
+
+
+def tiny_train_config(**changes: object) -> TrainConfig:
+    """A CPU-sized training config: light lacaf, 32³ patches, batch 2, 2 epochs of 3 steps, no workers."""
+    from medvlseg.utils.config import override
+
+    base = TrainConfig(preset="lacaf", light=True, patch_size=32, batch_size=2, epochs=2, steps_per_epoch=3,
+                       warmup_epochs=0.5, num_workers=0, device="cpu", val_every=1)
+    return override(base, **changes) if changes else base
