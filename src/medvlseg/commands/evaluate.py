@@ -21,6 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                    help="normalised surface Dice tolerance in mm (default 1)")
     p.add_argument("--classes", type=int, choices=(3, 5), default=3,
                    help="3: artery/vein; 5: left/right artery/vein")
+    p.add_argument("--split", default=None, help="score only this manifest split (e.g. test)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -42,12 +43,14 @@ def run(args: argparse.Namespace) -> int:
     manifest = Path(args.manifest) if args.manifest else None
     if gt is not None and not gt.exists():
         raise InputError(gt, "ground-truth file or folder not found")
+    if args.split and manifest is None:
+        raise InputError("--split", "needs --manifest")
     if gt is None and manifest is None:
         raise InputError("--gt", "give a ground-truth folder (--gt) or a manifest (--manifest)")
     out = Path(args.out) if args.out else (pred / "evaluation" if pred.is_dir() else pred.parent / "evaluation")
     logging.getLogger("medvlseg.eval.evaluate").setLevel(logging.CRITICAL)  # problems are printed below instead
     result = evaluate(pred, gt, manifest, classes=args.classes, tolerance_mm=args.nsd_tolerance,
-                      progress=args.progress)
+                      progress=args.progress, split=args.split)
     settings = {"pred": str(pred), "gt": str(gt) if gt else None, "manifest": str(manifest) if manifest else None,
                 "classes": args.classes, "nsd_tolerance_mm": args.nsd_tolerance}
     paths = write_outputs(out, result, settings)

@@ -60,13 +60,14 @@ class EvalResult:
         return not self.missing and not self.failed
 
 
-def gt_cases(gt: Path | None, manifest: Path | None) -> list[GtCase]:
-    """Ground-truth cases from a label folder/file and/or a manifest (which supplies `annotated` and the CT)."""
+def gt_cases(gt: Path | None, manifest: Path | None, split: str | None = None) -> list[GtCase]:
+    """Ground-truth cases from a label folder/file and/or a manifest (`annotated`, CT; optionally one split)."""
     from medvlseg.io import Manifest, case_name, find_images
 
     info = {}
     if manifest is not None:
-        info = {c.name: c for c in Manifest.load(manifest).cases}
+        loaded = Manifest.load(manifest)
+        info = {c.name: c for c in (loaded.split(split) if split else loaded.cases)}
     if gt is None:
         if manifest is None:
             raise InputError("--gt", "give a ground-truth folder or a manifest")
@@ -78,6 +79,8 @@ def gt_cases(gt: Path | None, manifest: Path | None) -> list[GtCase]:
     for path in files:
         name = case_name(path)
         entry = info.get(name)
+        if split and entry is None:
+            continue
         cases.append(GtCase(name, path, entry.annotated if entry else "both", entry.image if entry else None))
     return cases
 
@@ -222,11 +225,11 @@ def write_outputs(out: Path, result: EvalResult, settings: dict) -> list[Path]:
 
 
 def evaluate(pred: Path, gt: Path | None, manifest: Path | None = None, classes: int = 3,
-             tolerance_mm: float = 1.0, progress: bool = False) -> EvalResult:
+             tolerance_mm: float = 1.0, progress: bool = False, split: str | None = None) -> EvalResult:
     """Score every gt case against its prediction; bad cases are recorded in `failed`, missing ones in `missing`."""
     from tqdm import tqdm
 
-    cases = gt_cases(gt, manifest)
+    cases = gt_cases(gt, manifest, split)
     matched = match_predictions(pred, cases)
     result = EvalResult()
     for case in tqdm(cases, desc="evaluate", unit="case", disable=not progress):
