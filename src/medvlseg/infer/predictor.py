@@ -125,8 +125,8 @@ class Predictor:
         self.model = model.to(self.device).eval()
         self.activation: str = getattr(model, "activation", "sigmoid")
         self.preprocess = preprocess
-        if self.options.fast:
-            s = self.options.fast_spacing_mm
+        if self.options.fast:  # coarse working grid, never finer than the run's own
+            s = max(self.options.fast_spacing_mm, *(preprocess.target_spacing or (0.0,)))
             self.preprocess = replace(preprocess, target_spacing=(s, s, s))
         self.class_names = list(class_names)
         edge = self.options.patch_size or patch
