@@ -49,5 +49,12 @@ def test_user_error_is_one_line_without_traceback(
 
 def test_console_script_help_is_fast_and_light() -> None:
     code = "import sys, medvlseg.cli as c; c.build_parser(); print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, encoding="utf-8", errors="replace", check=True)
     assert out.stdout.strip() == "False", "building the CLI parser must not import torch"
+
+
+def test_non_utf8_terminal_does_not_crash_on_units() -> None:
+    code = "import medvlseg.cli as c; c._tolerant_streams(); print('12 mm\u00b2 \u2192 ok')"
+    env = {**__import__("os").environ, "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True)
+    assert out.stdout.strip() == rb"12 mm\xb2 \u2192 ok"

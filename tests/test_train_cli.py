@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
     return env
 
 
@@ -61,7 +61,7 @@ def test_kill_9_mid_run_then_resume_finishes(tiny_cache: Path, tmp_path: Path) -
     assert 1 <= len(rows) < 40, "killed run should have stopped part-way"
     resume = [str(BIN / "medvlseg"), "train", "--data", str(tiny_cache), "--out", str(run), "--resume",
               "--epochs", str(len(rows) + 2), "--no-progress"]
-    done = subprocess.run(resume, env=_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(resume, env=_env(), capture_output=True, encoding="utf-8", errors="replace", timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     rows_after = list(csv.DictReader((run / "log.csv").open()))
     assert [int(r["epoch"]) for r in rows_after] == list(range(1, len(rows_after) + 1))
@@ -73,7 +73,7 @@ def test_torchrun_two_gloo_ranks(tiny_cache: Path, tmp_path: Path) -> None:
     run = tmp_path / "ddp"
     cmd = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node=2", "-m", "medvlseg.cli", "train",
            "--data", str(tiny_cache), "--out", str(run), "--epochs", "2", *TINY]
-    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, env=_env(), capture_output=True, encoding="utf-8", errors="replace", timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("best val Dice") == 1  # only rank 0 reports
     log_text = (run / "train.log").read_text()
