@@ -106,3 +106,15 @@ def test_three_class_mode_trains_two_channels(tiny_cache: Path, tmp_path: Path) 
     config, _, _ = read_checkpoint(run / "best")
     assert config.num_classes == 2
     assert json.loads((run / "prompts.json").read_text())["classes"] == ["pulmonary artery", "pulmonary vein"]
+
+
+def test_tensorboard_option(tiny_cache: Path, tmp_path: Path) -> None:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match="tensorboard"):
+            Trainer(tiny_train_config(tensorboard=True), tiny_cache, tmp_path / "tb", progress=False)
+        assert not (tmp_path / "tb").exists()  # refused before anything is written
+        return
+    Trainer(tiny_train_config(epochs=1, tensorboard=True), tiny_cache, tmp_path / "tb", progress=False).fit()
+    assert list((tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*"))

@@ -54,3 +54,35 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+def require_tensorboard() -> None:
+    """ConfigError unless the optional `tensorboard` package is importable."""
+    from medvlseg.errors import ConfigError
+
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("tensorboard: true needs the `tensorboard` package (pip install "
+                          "'medvlseg[tensorboard]'); the CSV log RUN/log.csv is always written") from exc
+
+
+class TensorBoardLog:
+    """Optional TensorBoard scalars (`RUN/tensorboard/`), one point per epoch for every numeric log column."""
+
+    def __init__(self, run_dir: Path) -> None:
+        require_tensorboard()
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+
+    def add(self, row: dict) -> None:
+        """Write the row's numeric values at its epoch."""
+        for key, value in row.items():
+            if key != "epoch" and isinstance(value, (int, float)) and not math.isnan(float(value)):
+                self.writer.add_scalar(key.replace("val_dice_", "val_dice/"), float(value), int(row["epoch"]))
+        self.writer.flush()
+
+    def close(self) -> None:
+        """Flush and close the event file."""
+        self.writer.close()

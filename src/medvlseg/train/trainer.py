@@ -26,7 +26,7 @@ from medvlseg.models.serialization import save_model
 from medvlseg.train import distributed as dist_utils
 from medvlseg.train.checkpoint import load_training_state, save_training_state
 from medvlseg.train.config import TrainConfig
-from medvlseg.train.logs import EpochLog
+from medvlseg.train.logs import EpochLog, TensorBoardLog, require_tensorboard
 from medvlseg.train.losses import partial_label_loss
 from medvlseg.train.sampling import EpochSampler, PatchDataset
 from medvlseg.train.setup import build_run_model, class_list, resolve_cache, training_cases, write_run_files
@@ -69,6 +69,8 @@ class Trainer:
                  progress: bool = True, preprocess_workers: int = 1) -> None:
         self.config, self.data, self.run_dir = config, Path(data), Path(run_dir)
         self.resume, self.progress, self.preprocess_workers = resume, progress, preprocess_workers
+        if config.tensorboard:
+            require_tensorboard()
         last = self.run_dir / "last.json"
         if resume and not last.is_file():
             raise ConfigError(f"{last}: nothing to resume (no last checkpoint in the run folder)")
@@ -93,8 +95,6 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model, encoder_cfg, emb = build_run_model(cfg, in_channels)
         if self.info.is_main:
-            if self.info.is_main and not self.resume:
-                self.run_dir.mkdir(parents=True, exist_ok=True)
             write_run_files(self.run_dir, cfg, self.cache, encoder_cfg, emb)
             self._add_file_log()
         self.model.to(self.device)
@@ -118,6 +118,7 @@ class Trainer:
         self.amp = amp_dtype(cfg.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp == torch.float16 else None
         self.epoch_log = EpochLog(self.run_dir / "log.csv", class_list(cfg))
+        self.tensorboard = TensorBoardLog(self.run_dir) if cfg.tensorboard and self.info.is_main else None
 
     def _add_file_log(self) -> None:
         """Mirror medvlseg's log records into RUN/train.log."""
@@ -206,6 +207,8 @@ class Trainer:
                     self.state["epoch"] = epoch
                     save_training_state(self.run_dir / "last", self.model, self.optimizer, dict(self.state))
                     self.epoch_log.append(row)
+                    if self.tensorboard is not None:
+                        self.tensorboard.add(row)
                     log.info("epoch %d: loss %.4f, val Dice %s, %.1f s", epoch + 1, row["loss"],
                              f"{row.get('val_dice_mean', float('nan')):.4f}", row["epoch_s"])
                 self.state["epoch"] = epoch
@@ -214,6 +217,8 @@ class Trainer:
             if self.info.is_main and self.state["best_epoch"] < 0 and self.state["epoch"] + 1 == cfg.epochs:
                 save_model(self.run_dir / "best", self.model, extra_meta={"epoch": cfg.epochs, "val_dice": None})
         finally:
+            if getattr(self, "tensorboard", None) is not None:
+                self.tensorboard.close()
             dist_utils.barrier(self.info)
             dist_utils.cleanup(self.info)
             if getattr(self, "_handler", None) is not None:
