@@ -90,3 +90,32 @@ def test_config_that_does_not_match_tensors(tmp_path: Path) -> None:
     (tmp_path / "m.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="format version 99"):
         load_model(tmp_path / "m")
+
+
+def test_architecture_registry_dispatch_and_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+    from torch import nn
+
+    from medvlseg.errors import ConfigError
+    from medvlseg.models import ARCHITECTURES, ModelConfig, build_model, load_model, save_model
+
+    class Tiny(nn.Module):
+        def __init__(self, config: ModelConfig) -> None:
+            super().__init__()
+            self.config, self.activation, self.size_divisor = config, "sigmoid", 1
+            self.conv = nn.Conv3d(config.in_channels, config.num_classes, 1)
+            self.register_buffer("class_embeddings", torch.zeros(config.num_classes, config.text_dim))
+
+        def forward(self, image, text_embeddings=None):  # type: ignore[no-untyped-def]
+            return self.conv(image) * self.config.options["scale"]
+
+    ARCHITECTURES.register("tiny_test_arch")(Tiny)
+    config = ModelConfig(preset="tiny", architecture="tiny_test_arch", options={"scale": 2.0}, num_classes=3)
+    model = build_model(config)
+    assert isinstance(model, Tiny)
+    save_model(tmp_path / "m", model)
+    again = load_model(tmp_path / "m")
+    x = torch.randn(1, 2, 4, 4, 4)
+    assert torch.equal(model(x), again(x)) and again.config.options == {"scale": 2.0}
+    with pytest.raises(ConfigError, match="unknown model architecture"):
+        build_model(ModelConfig(architecture="nope"))

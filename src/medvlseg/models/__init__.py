@@ -15,10 +15,11 @@ from medvlseg.models import adapters, backbones, fusion, heads  # noqa: F401  (r
 from medvlseg.models.config import BackboneConfig, ModelConfig
 from medvlseg.models.model import SegModel, build_model
 from medvlseg.models.presets import get_preset
-from medvlseg.models.registry import BACKBONES, FUSIONS, HEADS, IMAGE_ADAPTERS, PRESETS, TEXT_ADAPTERS
+from medvlseg.models.registry import ARCHITECTURES, BACKBONES, FUSIONS, HEADS, IMAGE_ADAPTERS, PRESETS, TEXT_ADAPTERS
 from medvlseg.models.serialization import load_model, save_model
 
 __all__ = [
+    "ARCHITECTURES",
     "BACKBONES",
     "FUSIONS",
     "HEADS",

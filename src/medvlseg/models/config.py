@@ -8,6 +8,7 @@ A model is a combination of registered parts: backbone → (bottleneck, decoder 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -35,6 +36,8 @@ class ModelConfig:
     """Everything needed to rebuild a SegModel; dims are feature lengths, counts are channels."""
 
     preset: str = "lacaf"
+    architecture: str = "segmodel"  # "segmodel" (parts below) or a name in models.registry.ARCHITECTURES
+    options: dict[str, Any] = field(default_factory=dict)  # free-form settings of a non-segmodel architecture
     in_channels: int = 2
     num_classes: int = 4
     text_dim: int = 512

@@ -14,7 +14,7 @@ from torch import nn
 
 from medvlseg.errors import ConfigError
 from medvlseg.models.config import ModelConfig
-from medvlseg.models.registry import BACKBONES, FUSIONS, HEADS, IMAGE_ADAPTERS, TEXT_ADAPTERS
+from medvlseg.models.registry import ARCHITECTURES, BACKBONES, FUSIONS, HEADS, IMAGE_ADAPTERS, TEXT_ADAPTERS
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,17 @@ def _freeze(model: nn.Module, prefixes: list[str]) -> None:
                 param.requires_grad_(False)
 
 
-def build_model(config: ModelConfig) -> SegModel:
-    """Assemble a SegModel from registered parts named in `config` (loads `backbone.pretrained` if set)."""
+def build_model(config: ModelConfig) -> nn.Module:
+    """Assemble a SegModel from registered parts named in `config` (loads `backbone.pretrained` if set).
+
+    Other architectures (`config.architecture` != "segmodel") are built by their ARCHITECTURES constructor; they
+    honour the same contract: `.config`, `.activation`, `.size_divisor`, `.text_conditioned`, a `class_embeddings`
+    buffer, `set_class_embeddings`, `parameter_counts` and `forward(image, text_embeddings=None)`.
+    """
+    if config.architecture != "segmodel":
+        model = ARCHITECTURES.build(config.architecture, config)
+        _freeze(model, list(config.freeze))
+        return model
     backbone = BACKBONES.build(config.backbone.name, config.in_channels, config.backbone)
     text_adapter = image_adapter = fusion = None
     fused_dim = 0

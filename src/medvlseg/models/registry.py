@@ -57,3 +57,6 @@ IMAGE_ADAPTERS: Registry[Any] = Registry("image adapter")
 FUSIONS: Registry[Any] = Registry("fusion")
 HEADS: Registry[Any] = Registry("head")
 PRESETS: Registry[Any] = Registry("model preset")
+# Whole-model constructors `fn(config: ModelConfig) -> nn.Module` for families that are not SegModel part
+# assemblies (Med-VLM, SegEVOLution); selected by `ModelConfig.architecture`.
+ARCHITECTURES: Registry[Any] = Registry("model architecture")
