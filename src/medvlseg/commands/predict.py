@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from medvlseg.commands.mesh import add_mesh_flags
+
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     """Register `medvlseg predict` and its flags."""
@@ -34,6 +36,12 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                    help="keep components touching the lungs dilated by this margin (mm; negative: off)")
     p.add_argument("--split", default=None, help="manifest split to predict (default: all cases)")
     p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha)")
+    p.add_argument("--engine", choices=("torch", "onnx"), default="torch",
+                   help="onnx: run RUN_DIR/model.onnx (from `medvlseg export`) with onnxruntime on CPU")
+    p.add_argument("--meshes", action="store_true", help="also write one surface mesh per class (<case>_meshes/)")
+    add_mesh_flags(p)
+    p.add_argument("--report", action="store_true", help="also write <case>_report.png (overlays + MIP)")
+    p.add_argument("--dicom-seg", action="store_true", help="also write <case>_seg.dcm (DICOM series inputs)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -51,30 +59,45 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise InputError(args.model, f"--sw-batch-size must be ≥ 1, got {args.sw_batch_size}")
     if any(not t.strip() for t in args.prompt):
         raise InputError(args.model, "--prompt must not be empty")
+    if args.engine == "onnx" and (args.prompt or args.tta or args.patch_size):
+        raise InputError(args.model, "--engine onnx runs the exported fixed-window network: no --prompt, --tta "
+                                     "or --patch-size")
     return PredictOptions(
-        classes=args.classes, threshold=args.threshold, overlap=args.overlap, sw_batch_size=args.sw_batch_size,
+        engine=args.engine, classes=args.classes, threshold=args.threshold, overlap=args.overlap, sw_batch_size=args.sw_batch_size,
         tta=args.tta, fast=args.fast, device=args.device, min_component_mm3=args.min_component_mm3,
         lung_margin_mm=args.lung_margin_mm, probabilities=args.probabilities,
         prompts=tuple(t.strip() for t in args.prompt), patch_size=args.patch_size,
     )
 
 
+def extras_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """CaseExtras (meshes, PNG report, DICOM-SEG) from parsed flags."""
+    from medvlseg.commands.mesh import mesh_formats
+    from medvlseg.infer.extras import CaseExtras
+
+    return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg,
+                      mesh_formats=mesh_formats(args.mesh_format), mesh_faces=args.mesh_faces,
+                      mesh_smooth=args.mesh_smooth, mesh_coords=args.mesh_coords)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Predict one input (OUTPUT a file) or many (OUTPUT a folder); exit 1 if any case failed."""
+    """Predict one input (OUTPUT a file) or many (OUTPUT a folder; sharded under torchrun); exit 1 on failures."""
     import logging
     import sys
     from pathlib import Path
 
-
     from medvlseg.errors import InputError
-    from medvlseg.infer.batch import collect_inputs, is_single, run_batch
+    from medvlseg.infer.batch import collect_inputs, is_single
     from medvlseg.infer.predictor import Predictor
+    from medvlseg.infer.shards import run_sharded
 
     logging.getLogger("medvlseg").setLevel(logging.INFO)
     inp, out = Path(args.input), Path(args.output)
     if not inp.exists():
         raise InputError(inp, "input not found")
     options = options_from_args(args)
+    extras = extras_from_args(args)
+    after = extras if extras.any else None
     single = is_single(inp)
     if single and out.exists() and not args.overwrite:
         print(f"{out}: exists, skipped (use --overwrite)", file=sys.stderr)
@@ -84,15 +107,17 @@ def run(args: argparse.Namespace) -> int:
     items = collect_inputs(inp, args.split)
     predictor = Predictor.from_run(args.model, options)
     if single:
-        pred = predictor.predict_file(inp, out)
+        pred = predictor.predict_file(inp, out, after)
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in pred.timings.items())
         print(f"{out}: {len(pred.names)} labels ({', '.join(pred.names)}); {stages}")
         return 0
-    report = run_batch(predictor.predict_file, items, out, overwrite=args.overwrite, ext=args.ext,
-                       progress=args.progress)
-    print(f"{out}: {len(report.done)} predicted, {len(report.skipped)} skipped, {len(report.failed)} failed")
-    for name, reason in report.skipped.items():
-        print(f"medvlseg predict: skipped: {name}: {reason}", file=sys.stderr)
-    for name, error in report.failed.items():
-        print(f"medvlseg predict: error: {name}: {error}", file=sys.stderr)
+    report, shard = run_sharded(lambda i, o: predictor.predict_file(i, o, after), items, out,
+                                overwrite=args.overwrite, ext=args.ext, progress=args.progress)
+    if shard.is_main:
+        print(f"{out}: {len(report.done)} predicted, {len(report.skipped)} skipped, {len(report.failed)} failed"
+              + (f" ({shard.world_size} ranks)" if shard.world_size > 1 else ""))
+        for name, reason in report.skipped.items():
+            print(f"medvlseg predict: skipped: {name}: {reason}", file=sys.stderr)
+        for name, error in report.failed.items():
+            print(f"medvlseg predict: error: {name}: {error}", file=sys.stderr)
     return 1 if report.failed else 0

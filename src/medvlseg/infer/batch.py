@@ -87,7 +87,8 @@ def output_for(out_dir: Path, item: BatchItem, ext: str = ".nii.gz") -> Path:
 
 
 def run_batch(predict: Callable[[Path, Path], object], items: Sequence[BatchItem], out_dir: str | Path,
-              overwrite: bool = False, ext: str = ".nii.gz", progress: bool = True) -> BatchReport:
+              overwrite: bool = False, ext: str = ".nii.gz", progress: bool = True,
+              summary_name: str = SUMMARY_NAME) -> BatchReport:
     """Predict each item with `predict(input, output)`; skip existing outputs unless `overwrite`; never raise."""
     from tqdm import tqdm
 
@@ -119,7 +120,7 @@ def run_batch(predict: Callable[[Path, Path], object], items: Sequence[BatchItem
             report.failed[item.name] = f"{item.path}: {type(exc).__name__}: {exc}"
             log.debug("case %s failed", item.name, exc_info=True)
         report.seconds[item.name] = round(time.perf_counter() - t0, 3)
-    write_json(out_dir / SUMMARY_NAME, report.to_dict())
+    write_json(out_dir / summary_name, report.to_dict())
     return report
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ class PredictOptions:
     prompts: tuple[str, ...] = ()  # free-text prompts (one output label each); empty: trained classes
     patch_size: int | None = None  # sliding window edge, voxels (None: the run's training patch size)
     checkpoint: str = "best"  # run checkpoint stem (falls back to "last")
+    engine: str = "torch"  # torch | onnx (RUN/model.onnx from `medvlseg export`, CPU)
 
     def effective(self) -> PredictOptions:
         """Options with --fast applied (no TTA, overlap 0.25)."""
@@ -145,20 +147,27 @@ class Predictor:
         stem = run_dir / options.checkpoint
         if not stem.with_suffix(".json").is_file() and (run_dir / "last.json").is_file():
             stem = run_dir / "last"
-        if not stem.with_suffix(".json").is_file():
-            raise CheckpointError(stem.with_suffix(".json"), "checkpoint not found in the run folder")
-        model = load_model(stem, device="cpu")
+        patch = _patch_from(config) or 96
+        if options.engine == "onnx":
+            from medvlseg.infer.export import OnnxNet
+
+            model: torch.nn.Module = OnnxNet(run_dir / "model.onnx")
+            patch, k = list(model.window), int(model.meta["num_classes"])
+        else:
+            if not stem.with_suffix(".json").is_file():
+                raise CheckpointError(stem.with_suffix(".json"), "checkpoint not found in the run folder")
+            model = load_model(stem, device="cpu")
+            k = int(model.config.num_classes)
         try:
             prep = from_dict(PreprocessConfig, config.get("preprocess") or {}, where="preprocess")
         except Exception as exc:  # noqa: BLE001 - ConfigError/ValueError from the dataclass
             raise CheckpointError(run_dir / "config.yaml", f"invalid preprocess section: {exc}") from exc
-        k = int(model.config.num_classes)
         names = names if names and len(names) == k else _default_names(k)
         embeddings = None
         if options.prompts:
             embeddings = _embed_prompts(model, list(options.prompts), config, text_encoder, run_dir)
             names = list(options.prompts)
-        return cls(model, prep, options, names, _patch_from(config) or 96, embeddings)
+        return cls(model, prep, options, names, patch, embeddings)
 
     @property
     def output_names(self) -> list[str]:
@@ -206,8 +215,9 @@ class Predictor:
         times["invert"] = time.perf_counter() - t0
         return Prediction(out, self.output_names, prob_out, times)
 
-    def predict_file(self, input_path: str | Path, output_path: str | Path) -> Prediction:
-        """Read an image file/DICOM folder, predict, and write label map + side files (+ probabilities)."""
+    def predict_file(self, input_path: str | Path, output_path: str | Path,
+                     after: Callable[[Volume, Prediction, Path], None] | None = None) -> Prediction:
+        """Read an image file/DICOM folder, predict, write label map + side files (+ probabilities), then `after`."""
         input_path, output_path = Path(input_path), Path(output_path)
         volume = read_image(input_path)
         pred = self.predict_volume(volume, where=str(input_path))
@@ -216,7 +226,9 @@ class Predictor:
             prob_path = probability_path(output_path)
             write_image(prob_path, np.moveaxis(pred.probabilities, 0, -1), like=volume, dtype=np.float32)
         write_label_sidecars(output_path, pred.names, {"source": str(input_path), "timings_s": pred.timings})
-        write_image(output_path, pred.labels, like=volume, dtype=np.uint8)  # last: its presence means "done"
+        if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
+            after(volume, pred, output_path)
+        write_image(output_path, pred.labels, like=volume, dtype=np.uint8)
         pred.timings["write"] = time.perf_counter() - t0
         return pred
 

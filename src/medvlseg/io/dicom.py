@@ -71,7 +71,7 @@ def write_dicom_series(folder: str | Path, array: np.ndarray, spacing: Sequence[
     tags = {"0008|0060": modality, "0020|000d": uid + ".1", "0020|000e": uid + ".2",
             "0020|0037": orientation, "0028|0030": f"{spacing[1]:.10g}\\{spacing[0]:.10g}",
             "0018|0050": f"{spacing[2]:.10g}", "0008|0008": "DERIVED\\SECONDARY",
-            "0010|0010": "PHANTOM", "0010|0020": "0", "0028|1052": "0", "0028|1053": "1"}
+            "0010|0010": "PHANTOM^SYNTHETIC", "0020|0052": uid + ".4", "0010|0020": "0", "0028|1052": "0", "0028|1053": "1"}
     writer = sitk.ImageFileWriter()
     writer.KeepOriginalImageUIDOn()
     paths = []

@@ -1,0 +1,30 @@
+"""`medvlseg export RUN_DIR --format onnx|torchscript`: the network with its class embeddings folded in."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    """Register `medvlseg export` and its flags."""
+    p = subparsers.add_parser(
+        "export", parents=parents, help="deployable network (ONNX, TorchScript)",
+        description="Export a run's network for fixed-size windows, class embeddings folded in (no text encoder "
+                    "needed). `medvlseg predict --engine onnx` runs RUN_DIR/model.onnx with onnxruntime.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="training run folder")
+    p.add_argument("--format", choices=("onnx", "torchscript"), default="onnx")
+    p.add_argument("--out", default=None, help="output file (default: RUN_DIR/model.onnx or model.torchscript.pt)")
+    p.add_argument("--window", type=int, default=None, help="window edge in voxels (default: training patch)")
+    p.add_argument("--checkpoint", default="best", help="checkpoint stem in the run folder (best, last)")
+    p.add_argument("--opset", type=int, default=18, help="ONNX opset")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export and print the file and its window."""
+    from medvlseg.infer.export import export_run
+
+    path = export_run(args.run_dir, args.format, args.out, args.window, args.checkpoint, args.opset)
+    print(f"{path}: {args.format} export ({path.stat().st_size / 1e6:.1f} MB); side file {path.name}.json")
+    return 0
