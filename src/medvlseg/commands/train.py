@@ -10,6 +10,7 @@ FLAG_FIELDS = {
     "seed": "seed", "device": "device", "lr": "lr", "steps_per_epoch": "steps_per_epoch",
     "label_mode": "label_mode", "num_workers": "num_workers", "val_every": "val_every", "amp": "amp",
     "threads": "threads", "text_encoder": "text.name", "template": "text.template",
+    "train_annotated": "train_annotated",
 }
 
 
@@ -34,7 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:1")
     p.add_argument("--label-mode", choices=("5class", "3class"), default=None,
                    help="5class: partial-label loss (default); 3class: naive, unannotated lung = background")
-    p.add_argument("--text-encoder", default=None, help="minilm | clip | bert | precomputed")
+    p.add_argument("--train-annotated", choices=("any", "both"), default=None,
+                   help="any: every training case (default); both: fully-labeled cases only")
+    p.add_argument("--text-encoder", default=None, help="minilm | clip | bert | precomputed | random")
     p.add_argument("--template", default=None, help="prompt template name or a string with one {}")
     p.add_argument("--num-workers", type=int, default=None, help="patch-loading worker processes")
     p.add_argument("--val-every", type=int, default=None, help="epochs between validations (0: never)")

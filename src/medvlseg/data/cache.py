@@ -162,9 +162,10 @@ def _read_index(cache_dir: Path) -> dict[str, Any]:
         raise InputError(path, f"unreadable cache index ({exc})") from exc
 
 
-def list_cases(cache_dir: str | Path, split: str | None = None) -> list[str]:
-    """Names of the finished cases in a cache, optionally only those of `split` (training/validation/test)."""
-    return [c["case"] for c in _read_index(Path(cache_dir))["cases"] if split is None or c["split"] == split]
+def list_cases(cache_dir: str | Path, split: str | None = None, annotated: str | None = None) -> list[str]:
+    """Names of the finished cases in a cache, optionally only those of `split` and of `annotated` side(s)."""
+    return [c["case"] for c in _read_index(Path(cache_dir))["cases"]
+            if (split is None or c["split"] == split) and (annotated is None or c["annotated"] == annotated)]
 
 
 def load_config(cache_dir: str | Path) -> PreprocessConfig:

@@ -53,6 +53,7 @@ class ModelConfig:
     head_channels: int = 8
     controller_hidden: int = 0
     freeze: list[str] = field(default_factory=list)
+    learn_class_embeddings: bool = False  # class embeddings become trainable (the "no text" ablation)
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "num_classes", "text_dim", "embed_dim", "head_channels"):

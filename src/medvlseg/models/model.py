@@ -42,7 +42,11 @@ class SegModel(nn.Module):
         self.fusion = fusion
         self.head = head
         self.size_divisor: int = int(backbone.size_divisor)
-        self.register_buffer("class_embeddings", torch.zeros(config.num_classes, config.text_dim))
+        init = torch.zeros(config.num_classes, config.text_dim)
+        if config.learn_class_embeddings:  # learned per-class vectors instead of frozen text (ablation)
+            self.class_embeddings = nn.Parameter(init)
+        else:
+            self.register_buffer("class_embeddings", init)
 
     @property
     def text_conditioned(self) -> bool:
@@ -54,7 +58,8 @@ class SegModel(nn.Module):
         expected = tuple(self.class_embeddings.shape)
         if tuple(embeddings.shape) != expected:
             raise ValueError(f"class embeddings must have shape {expected}, got {tuple(embeddings.shape)}")
-        self.class_embeddings.copy_(embeddings.detach().to(self.class_embeddings))
+        with torch.no_grad():
+            self.class_embeddings.copy_(embeddings.detach().to(self.class_embeddings))
 
     def encode_text(self, text_embeddings: torch.Tensor | None = None) -> torch.Tensor:
         """Frozen embeddings (K, E) (default: the stored buffer) → adapted text features (K, D)."""
@@ -80,7 +85,7 @@ class SegModel(nn.Module):
         return self.head(features, fused)  # (B, K, X, Y, Z)
 
     def parameter_counts(self) -> dict[str, int]:
-        """Number of trainable and frozen parameters (buffers such as class_embeddings are not counted)."""
+        """Number of trainable and frozen parameters (class_embeddings count only when learned)."""
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
         return {"trainable": trainable, "frozen": frozen}

@@ -97,6 +97,7 @@ def _ensure_builtins() -> None:
     import medvlseg.text.clip  # noqa: F401
     import medvlseg.text.minilm  # noqa: F401
     import medvlseg.text.precomputed  # noqa: F401
+    import medvlseg.text.random_text  # noqa: F401
 
 
 def available_text_encoders() -> list[str]:

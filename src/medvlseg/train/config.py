@@ -44,6 +44,7 @@ class TrainConfig:
     light: bool = False  # CPU variant of the backbone (width 0.25, strided stem)
     model: dict[str, Any] = field(default_factory=dict)  # dotted ModelConfig overrides, e.g. backbone.width
     label_mode: str = "5class"  # 5class: partial-label loss; 3class: naive (unannotated lung = background)
+    train_annotated: str = "any"  # any: every training case; both: only fully-labeled ones (half-labeled left out)
     text: TextConfig = field(default_factory=TextConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)  # used when --data is a manifest
     patch_size: int = 96  # voxels per edge
@@ -66,6 +67,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         """Reject values no run can use (ValueError → ConfigError in from_dict)."""
+        if self.train_annotated not in ("any", "both"):
+            raise ValueError(f"train_annotated must be 'any' or 'both', got {self.train_annotated!r}")
         if self.label_mode not in LABEL_MODES:
             raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {self.label_mode!r}")
         for name in ("patch_size", "batch_size", "epochs", "steps_per_epoch"):

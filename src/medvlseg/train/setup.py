@@ -43,11 +43,13 @@ def resolve_cache(data: Path, config: TrainConfig, run_dir: Path, build: bool, w
     return cache
 
 
-def training_cases(cache: Path) -> tuple[list[str], list[str]]:
-    """(training, validation) case names of a cache; InputError when there is nothing to train on."""
-    train, val = list_cases(cache, "training"), list_cases(cache, "validation")
+def training_cases(cache: Path, annotated: str = "any") -> tuple[list[str], list[str]]:
+    """(training, validation) case names of a cache (`annotated="both"`: fully-labeled training cases only)."""
+    train = list_cases(cache, "training", None if annotated == "any" else annotated)
+    val = list_cases(cache, "validation")
     if not train:
-        raise InputError(cache / "cache.json", "no cases of split 'training' in the cache")
+        which = "" if annotated == "any" else f" annotated {annotated!r}"
+        raise InputError(cache / "cache.json", f"no cases of split 'training'{which} in the cache")
     return train, val
 
 

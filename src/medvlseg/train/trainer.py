@@ -90,7 +90,7 @@ class Trainer:
         self.cache = resolve_cache(self.data, cfg, self.run_dir, build=self.info.is_main,
                                    workers=self.preprocess_workers)
         dist_utils.barrier(self.info)
-        self.train_names, self.val_names = training_cases(self.cache)
+        self.train_names, self.val_names = training_cases(self.cache, cfg.train_annotated)
         in_channels = 2 if load_config(self.cache).tubularity else 1
         torch.manual_seed(cfg.seed)
         self.model, encoder_cfg, emb = build_run_model(cfg, in_channels)
