@@ -1,0 +1,24 @@
+"""Table III of seed 002 — ablation: Universal Model (UM) → + 5-class data augmentation (DA) → + adapters and
+cross-attention (AAP = LACAF).
+
+One command: `.venv/bin/python experiments/table3_ablation.py --budget {smoke,full}`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from medvlseg.experiments import Arm  # noqa: E402
+from medvlseg.experiments.cli import main  # noqa: E402
+
+ARMS = [Arm("UM", {"preset": "universal", "label_mode": "3class"}),
+        Arm("UM + DA", {"preset": "universal", "label_mode": "5class"}),
+        Arm("UM + DA + AAP (LACAF)", {"preset": "lacaf", "label_mode": "5class"})]
+NOTES = ("DA is seed 002's 5-class left/right relabeling of the labels (with the partial-label loss); AAP its text "
+         "and image adapters with cross-attention fusion replacing the Universal Model's concatenation.")
+
+if __name__ == "__main__":
+    main("table3_ablation", "Table III — ablation (UM → +DA → +AAP)", ARMS, notes=NOTES)

@@ -1,0 +1,22 @@
+"""Table IV of seed 002 — comparison: 3D U-Net, CLIP-Driven Universal Model, LACAF (all 5-class, full + half
+training set). The nnU-Net row comes from its own tool (experiments/nnunet/), see docs/results/README.md.
+
+One command: `.venv/bin/python experiments/table4_comparison.py --budget {smoke,full}`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from medvlseg.experiments import Arm  # noqa: E402
+from medvlseg.experiments.cli import main  # noqa: E402
+
+ARMS = [Arm("3D U-Net", {"preset": "unet"}), Arm("Universal Model", {"preset": "universal"}),
+        Arm("LACAF", {"preset": "lacaf"})]
+NOTES = "Seed 002's claim: LACAF > Universal Model > U-Net on both artery and vein."
+
+if __name__ == "__main__":
+    main("table4_comparison", "Table IV — comparison (artery and vein)", ARMS, notes=NOTES)

@@ -1,0 +1,142 @@
+"""Experiment tables: per-run test metrics → mean ± std over seeds per (arm, class, metric) → CSV, Markdown, PNG."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from medvlseg.experiments.budget import Budget
+from medvlseg.utils.atomic import atomic_path, write_text
+
+CLASSES = ("artery", "vein")
+TABLE_METRICS = ("dice", "jaccard", "nsd", "hd95", "cldice")
+LABELS = {"dice": "DSC", "jaccard": "Jaccard", "nsd": "NSD@1mm", "hd95": "HD95 (mm)", "cldice": "clDice"}
+
+
+def aggregate(arm_names: Sequence[str], runs: Sequence[dict], metrics: Sequence[str] = (*TABLE_METRICS, "asd")
+              ) -> list[dict]:
+    """Rows {arm, class, metric, mean, std, n_seeds, values}: std is the sample std over seeds (0 for one seed)."""
+    rows = []
+    for arm in arm_names:
+        mine = sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"])
+        for cls in CLASSES:
+            for metric in metrics:
+                vals = [r["metrics"].get(cls, {}).get(metric) for r in mine]
+                finite = np.array([v for v in vals if v is not None and math.isfinite(v)], dtype=np.float64)
+                rows.append({"arm": arm, "class": cls, "metric": metric,
+                             "mean": float(finite.mean()) if finite.size else math.nan,
+                             "std": float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
+                             "n_seeds": int(finite.size), "seeds": [r["seed"] for r in mine],
+                             "values": [None if v is None else round(float(v), 6) for v in vals]})
+    return rows
+
+
+def _cell(row: dict) -> str:
+    """'0.712 ± 0.031' ('(n=k)' when only k seeds gave a finite value; '—' when none did)."""
+    if not row["n_seeds"]:
+        return "—"
+    partial = f" (n={row['n_seeds']})" if row["n_seeds"] < len(row["values"]) else ""
+    return f"{row['mean']:.3f} ± {row['std']:.3f}{partial}"
+
+
+def markdown(title: str, arm_names: Sequence[str], rows: Sequence[dict], budget: Budget, notes: str,
+             runs: Sequence[dict]) -> str:
+    """The table (artery and vein columns per metric), the run settings and a reading of the differences."""
+    index = {(r["arm"], r["class"], r["metric"]): r for r in rows}
+    head = ["arm"] + [f"{cls} {LABELS[m]}" for cls in CLASSES for m in TABLE_METRICS]
+    lines = [f"# {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for arm in arm_names:
+        cells = [_cell(index[(arm, cls, m)]) for cls in CLASSES for m in TABLE_METRICS]
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    n_done = {a: index[(a, "artery", "dice")]["n_seeds"] for a in arm_names}
+    train_s = [r["train_s"] for r in runs if "train_s" in r]
+    lines += ["", f"Mean ± sample std over seeds {list(budget.seeds)} (each seed's value is the mean over the "
+              f"test cases); budget `{budget.name}`: phantom preset `{budget.phantom}`, working grid "
+              f"{budget.spacing_mm or 'native'} mm, training {budget.train}.",
+              f"Seeds finished per arm: {n_done}. Training time per run: "
+              + (f"{min(train_s):.0f}–{max(train_s):.0f} s." if train_s else "n/a."), ""]
+    lines += ["## Reading (mean DSC over artery and vein vs the first arm)", ""] + _reading(arm_names, index)
+    if notes:
+        lines += ["", notes.strip()]
+    return "\n".join(lines) + "\n"
+
+
+def _reading(arm_names: Sequence[str], index: dict) -> list[str]:
+    """One line per arm: ΔDSC vs the first arm and whether it exceeds the larger seed-to-seed std."""
+    def stats(arm: str) -> tuple[float, float]:
+        rs = [index[(arm, cls, "dice")] for cls in CLASSES]
+        return float(np.mean([r["mean"] for r in rs])), float(max(r["std"] for r in rs))
+
+    base_mean, base_std = stats(arm_names[0])
+    out = []
+    for arm in arm_names[1:]:
+        mean, std = stats(arm)
+        if math.isnan(mean) or math.isnan(base_mean):
+            out.append(f"- {arm}: not finished")
+            continue
+        diff, noise = mean - base_mean, max(std, base_std)
+        verdict = "exceeds" if abs(diff) > noise else "within"
+        out.append(f"- {arm}: ΔDSC {diff:+.3f} vs {arm_names[0]} ({verdict} the seed-to-seed std {noise:.3f})")
+    return out or ["- (one arm only)"]
+
+
+def to_csv(rows: Sequence[dict]) -> str:
+    """CSV text: arm, class, metric, mean, std, n_seeds, values (per seed, ';'-separated)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["arm", "class", "metric", "mean", "std", "n_seeds", "values"])
+    for r in rows:
+        writer.writerow([r["arm"], r["class"], r["metric"], f"{r['mean']:.6g}", f"{r['std']:.6g}", r["n_seeds"],
+                         ";".join("" if v is None else f"{v:.6g}" for v in r["values"])])
+    return buf.getvalue()
+
+
+def plot(path: Path, title: str, arm_names: Sequence[str], rows: Sequence[dict]) -> Path:
+    """Grouped bars of DSC and clDice per arm (artery, vein) with seed-std error bars and per-seed dots."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    index = {(r["arm"], r["class"], r["metric"]): r for r in rows}
+    fig, axes = plt.subplots(1, 2, figsize=(max(6.0, 1.6 * len(arm_names) + 2), 4.0), sharey=True)
+    x = np.arange(len(arm_names))
+    for ax, metric in zip(axes, ("dice", "cldice")):
+        for i, (cls, colour) in enumerate(zip(CLASSES, ("#c0392b", "#2e5fa8"))):
+            rs = [index[(a, cls, metric)] for a in arm_names]
+            pos = x + (i - 0.5) * 0.38
+            ax.bar(pos, [r["mean"] for r in rs], 0.36, yerr=[r["std"] for r in rs], color=colour, alpha=0.75,
+                   capsize=3, label=cls)
+            for p, r in zip(pos, rs):
+                vals = [v for v in r["values"] if v is not None]
+                ax.scatter([p] * len(vals), vals, s=9, color="black", zorder=3)
+        ax.set_title(LABELS[metric])
+        ax.set_xticks(x, arm_names, rotation=25, ha="right", fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("test-set mean (bars: mean ± std over seeds; dots: seeds)")
+    axes[0].legend(loc="upper left", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
+
+
+def write_table(name: str, title: str, arm_names: Sequence[str], runs: Sequence[dict], results: Path,
+                budget: Budget, notes: str = "") -> tuple[list[dict], list[Path]]:
+    """Aggregate and write `<results>/<name>.csv`, `.md` and `.png`; returns (rows, paths)."""
+    rows = aggregate(arm_names, runs)
+    results.mkdir(parents=True, exist_ok=True)
+    paths = [results / f"{name}.csv", results / f"{name}.md", results / f"{name}.png"]
+    write_text(paths[0], to_csv(rows))
+    body = markdown(title, arm_names, rows, budget, notes, runs)
+    write_text(paths[1], body.replace("# " + title, f"# {title}\n\n![{name}]({paths[2].name})", 1))
+    plot(paths[2], title, arm_names, rows)
+    return rows, paths

@@ -1,0 +1,82 @@
+"""Experiments: every table's `smoke` budget runs end to end (shared runs trained once), a second invocation
+reuses the finished runs, and the aggregation (mean ± sample std over seeds, infinite HD95 left out) is right."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+from medvlseg.experiments import BUDGETS, Arm
+from medvlseg.experiments.report import aggregate, to_csv
+from medvlseg.experiments.runner import arm_config, run_key
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+SCRIPTS = ["table1_prompts", "table2_half_labels", "table3_ablation", "table4_comparison", "text_ablation"]
+
+
+def _script(name: str):  # type: ignore[no-untyped-def]
+    """Import experiments/<name>.py as a module (its __main__ block does not run)."""
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_smoke_experiment_runs_and_reuses_runs(tmp_path: Path) -> None:
+    from medvlseg.experiments.cli import main
+
+    work, results = tmp_path / "work", tmp_path / "results"
+    common = ["--budget", "smoke", "--work", str(work), "--results", str(results), "--no-progress"]
+    first = main("table3_ablation", "T3", _script("table3_ablation").ARMS, [*common, "--seeds", "0", "1"])
+    assert len(first.runs) == 6 and {r["seed"] for r in first.runs} == {0, 1}
+    for name in SCRIPTS:
+        if name != "table3_ablation":
+            module = _script(name)
+            out = main(name, name, module.ARMS, [*common, "--seeds", "0"])
+            assert len(out.runs) == len(module.ARMS)
+    for name in SCRIPTS:
+        for ext in ("csv", "md", "png"):
+            assert (results / f"{name}.{ext}").stat().st_size > 100
+    trained = sorted(f"{p.parent.parent.name}/{p.parent.name}" for p in (work / "runs").glob("*/seed*/best.json"))
+    assert len(trained) == 6 + 3 + 7 + 0 + 2  # T3 x2 seeds, then only the arms no earlier table trained
+    assert {f"{r['key']}/seed{r['seed']}" for r in first.runs} <= set(trained)
+    records = sorted((results / "runs").glob("*/seed*.json"))
+    stamps = [p.stat().st_mtime_ns for p in records]
+    again = main("table3_ablation", "T3", _script("table3_ablation").ARMS, [*common, "--seeds", "0", "1"])
+    assert [r["metrics"] for r in again.runs] == [r["metrics"] for r in first.runs]
+    assert [p.stat().st_mtime_ns for p in records] == stamps  # nothing retrained or rescored
+    md = (results / "table3_ablation.md").read_text()
+    assert "| UM + DA + AAP (LACAF) |" in md and "±" in md and "ΔDSC" in md
+
+
+def test_shared_arms_share_a_key_and_seed_is_not_in_it() -> None:
+    smoke = BUDGETS["smoke"]
+    t1 = _script("table1_prompts").ARMS[-1]
+    t3 = _script("table3_ablation").ARMS[-1]
+    assert run_key(arm_config(t1, smoke, 0), smoke) == run_key(arm_config(t3, smoke, 1), smoke)
+    keys = {run_key(arm_config(a, smoke, 0), smoke) for a in _script("table2_half_labels").ARMS}
+    assert len(keys) == 8
+    full = BUDGETS["full"]
+    assert run_key(arm_config(t1, full, 0), full) != run_key(arm_config(t1, smoke, 0), smoke)
+
+
+def test_aggregate_mean_sample_std_and_infinite_hd95() -> None:
+    runs = [{"arm": "a", "seed": s, "metrics": {"artery": {"dice": d, "hd95": h}, "vein": {"dice": 0.5}}}
+            for s, d, h in ((0, 0.6, 3.0), (1, 0.8, math.inf), (2, 0.7, 5.0))]
+    rows = {(r["class"], r["metric"]): r for r in aggregate(["a"], runs, metrics=("dice", "hd95"))}
+    assert rows[("artery", "dice")]["mean"] == pytest.approx(0.7)
+    assert rows[("artery", "dice")]["std"] == pytest.approx(0.1)  # sample std (ddof 1)
+    assert rows[("artery", "hd95")]["n_seeds"] == 2 and rows[("artery", "hd95")]["mean"] == pytest.approx(4.0)
+    assert rows[("vein", "hd95")]["n_seeds"] == 0 and math.isnan(rows[("vein", "hd95")]["mean"])
+    assert "a,artery,dice,0.7,0.1,3,0.6;0.8;0.7" in to_csv(list(rows.values()))
+
+
+def test_arm_config_applies_changes_and_model_overrides() -> None:
+    arm = Arm("x", {"preset": "unet", "label_mode": "3class", "text.template": "photo"}, {"backbone.width": 0.5})
+    cfg = arm_config(arm, BUDGETS["full"], 2)
+    assert (cfg.preset, cfg.label_mode, cfg.text.template, cfg.seed) == ("unet", "3class", "photo", 2)
+    assert cfg.model == {"backbone.width": 0.5} and cfg.patch_size == BUDGETS["full"].train["patch_size"]
+    assert cfg.preprocess.target_spacing == (2.5, 2.5, 2.5)
