@@ -34,6 +34,16 @@ def tiny_cache(tiny_benchmark: Path, tmp_path_factory: pytest.TempPathFactory) -
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1-epoch light lacaf run on the tiny cache (read-only for tests: copy it before changing it)."""
+    from medvlseg.train.trainer import Trainer
+
+    run = tmp_path_factory.mktemp("tiny_run") / "run"
+    Trainer(tiny_train_config(epochs=1), tiny_cache, run, progress=False).fit()
+    return run
+
+
 def tiny_train_config(**changes: object) -> TrainConfig:
     """A CPU-sized training config: light lacaf, 32³ patches, batch 2, 2 epochs of 3 steps, no workers."""
     from medvlseg.utils.config import override

@@ -10,21 +10,17 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_train_config
 
 from medvlseg.cli import main
 from medvlseg.errors import CheckpointError
 from medvlseg.infer.export import OnnxNet, export_run
 from medvlseg.models import load_model
-from medvlseg.train.trainer import Trainer
 
 
-@pytest.fixture(scope="module")
-def run_dir(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1-epoch light lacaf run on the tiny cache."""
-    run = tmp_path_factory.mktemp("export_run") / "run"
-    Trainer(tiny_train_config(epochs=1), tiny_cache, run, progress=False).fit()
-    return run
+@pytest.fixture()
+def run_dir(tiny_run: Path) -> Path:
+    """The session's 1-epoch light lacaf run (conftest.tiny_run)."""
+    return tiny_run
 
 
 def _window(meta: dict, seed: int = 0) -> torch.Tensor:

@@ -9,22 +9,18 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import tiny_train_config
 
 from medvlseg.cli import main
 from medvlseg.infer.predictor import Predictor, PredictOptions
 from medvlseg.io import Manifest
-from medvlseg.train.trainer import Trainer
 
 REAL_CT = Path(__file__).resolve().parents[1].parent / "shared/data/real/ts_chest_cta_pulm/ct.nii.gz"
 
 
-@pytest.fixture(scope="module")
-def run_dir(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1-epoch light lacaf run on the tiny cache."""
-    run = tmp_path_factory.mktemp("predict_run") / "run"
-    Trainer(tiny_train_config(epochs=1), tiny_cache, run, progress=False).fit()
-    return run
+@pytest.fixture()
+def run_dir(tiny_run: Path) -> Path:
+    """The session's 1-epoch light lacaf run (conftest.tiny_run)."""
+    return tiny_run
 
 
 def _same_geometry(a: Path, b: Path) -> None:

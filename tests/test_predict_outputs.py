@@ -13,22 +13,18 @@ import highdicom as hd
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import tiny_train_config
 
 from medvlseg.cli import main
 from medvlseg.io import Manifest, read_image
 from medvlseg.io.dicom import write_dicom_series
-from medvlseg.train.trainer import Trainer
 
 BIN = Path(sys.executable).parent
 
 
-@pytest.fixture(scope="module")
-def run_dir(tiny_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1-epoch light lacaf run on the tiny cache."""
-    run = tmp_path_factory.mktemp("outputs_run") / "run"
-    Trainer(tiny_train_config(epochs=1), tiny_cache, run, progress=False).fit()
-    return run
+@pytest.fixture()
+def run_dir(tiny_run: Path) -> Path:
+    """The session's 1-epoch light lacaf run (conftest.tiny_run)."""
+    return tiny_run
 
 
 def _as_dicom_series(image: Path, folder: Path) -> Path:
