@@ -163,6 +163,15 @@ def test_descriptions_have_three_levels_and_a_user_file(tmp_path: Path) -> None:
         describe(names, "long")
 
 
+def test_none_level_gets_learned_class_queries(tiny_cache: Path) -> None:
+    config = tiny_train_config(preset="medvlm", **{"text.descriptions": "none"})
+    model, _, _ = build_run_model(config, in_channels=2)
+    assert model.opts.prompts == [""] * 4 and model.class_query is not None
+    assert model.class_query.requires_grad and tuple(model.class_query.shape) == (4, model.opts.mixer_dim)
+    with pytest.raises(ConfigError, match="one per trained class"):
+        model.set_prompts(["heart"])
+
+
 def test_loss_decreases_on_a_fixed_batch(tiny_cache: Path) -> None:
     torch.manual_seed(0)
     config = tiny_train_config(preset="medvlm", **{"text.descriptions": "simple"})
@@ -200,3 +209,11 @@ def test_train_then_predict_writes_a_3d_label_map_in_input_geometry(tiny_cache: 
     assert pred.shape == src.shape and len(pred.shape) == 3
     assert np.allclose(pred.affine, src.affine, atol=1e-5)
     assert set(np.unique(np.asarray(pred.dataobj)).tolist()) <= {0, 1, 2}
+    # free-text prompts at predict time are tokenised into the model: one output label per prompt
+    vein, artery = describe(["pulmonary vein", "pulmonary artery"], "complex")
+    out2 = tmp_path / "prompted.nii.gz"
+    assert main(["predict", "-i", str(case.image), "-o", str(out2), "-m", str(run), "--no-progress",
+                 "--prompt", vein, "--prompt", artery]) == 0
+    side = json.loads((tmp_path / "prompted.json").read_text())
+    assert side["labels"] == {"0": "background", "1": vein, "2": artery}
+    assert nib.load(str(out2)).shape == src.shape

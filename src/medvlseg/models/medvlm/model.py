@@ -104,9 +104,11 @@ class MedVLM(nn.Module):
         return self
 
     def set_prompts(self, prompts: list[str]) -> None:
-        """Replace the class prompts (one per class) by new descriptions, re-tokenised."""
-        if len(prompts) != self.config.num_classes:
-            raise ConfigError(f"medvlm: {len(prompts)} prompts for {self.config.num_classes} classes")
+        """Replace the prompts by new descriptions (re-tokenised); one output channel per prompt. With learned
+        class queries the count must stay num_classes (each query belongs to a trained class)."""
+        if not prompts or (self.class_query is not None and len(prompts) != self.config.num_classes):
+            raise ConfigError(f"medvlm: give {self.config.num_classes} prompts (one per trained class, it was "
+                              f"trained with class queries), got {len(prompts)}" if prompts else "medvlm: no prompts")
         ids, mask = self.text_encoder.tokenize(list(prompts))
         device = self.prompt_ids.device
         self.prompt_ids, self.prompt_mask = ids.to(device), mask.to(device)
