@@ -70,7 +70,7 @@ def main() -> None:
     print(f"{'build':34s} {'trainable':>11s} {'frozen':>12s} {'trainable %':>11s}  trainable by part")
     for label, light, text in (("light (ViT 96-d x2, MiniLM)", True, None),
                                ("full (ViT-base, MiniLM)", False, None),
-                               ("full (ViT-base, BERT-base random)", False, {"name": "random"})):
+                               ("full (ViT-base, BERT-base random)", False, {"name": "random_bert"})):
         c, groups = counts(light, text)
         share = 100.0 * c["trainable"] / (c["trainable"] + c["frozen"])
         print(f"{label:34s} {c['trainable']:11,d} {c['frozen']:12,d} {share:10.2f}%  {groups}")

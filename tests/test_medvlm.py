@@ -27,7 +27,7 @@ from medvlseg.train.sampling import PatchDataset
 from medvlseg.train.setup import build_run_model
 from medvlseg.train.trainer import Trainer
 
-TINY_TEXT = {"name": "random", "hidden": 32, "layers": 1, "heads": 2, "mlp_dim": 64}
+TINY_TEXT = {"name": "random_bert", "hidden": 32, "layers": 1, "heads": 2, "mlp_dim": 64}
 TRAINABLE_PARTS = ("image_proj.", "text_proj.", "mixer.", "decoder.", "class_query")
 
 
@@ -117,7 +117,8 @@ def test_only_lora_mixer_and_decoder_train() -> None:
 
 def test_full_size_parameter_ratio_against_the_paper() -> None:
     """ViT-base + BERT-base-sized random text model: the paper reports ~5.2 M trainable of ~200 M."""
-    model = build_model(get_preset("medvlm", light=False, **{"options.text": {"name": "random"}, "text_dim": 768}))
+    text = {"options.text": {"name": "random_bert"}, "text_dim": 768}
+    model = build_model(get_preset("medvlm", light=False, **text))
     counts, groups = model.parameter_counts(), model.parameter_groups()
     total = counts["trainable"] + counts["frozen"]
     print(f"medvlm full: trainable {counts['trainable']:,} of {total:,} ({groups})")

@@ -112,19 +112,19 @@ class ImageEncoder(nn.Module):
 
 # ---------------------------------------------------------------------------------------------- text encoder
 def _text_backbone(spec: dict[str, Any]) -> tuple[nn.Module, Any, bool]:
-    """(BERT model, tokenizer, sourced) for a text spec; "random" = BERT config with random weights and the
+    """(BERT model, tokenizer, sourced) for a text spec; "random_bert" = BERT config with random weights and the
     MiniLM (BERT uncased) tokenizer, for tests and parameter counts."""
     from medvlseg.text import get_text_encoder
 
     spec = dict(spec)
     name = spec.pop("name")
-    if name not in ("minilm", "bert", "random"):
-        raise ConfigError(f"medvlm needs a BERT-family text encoder (minilm, bert or random), got {name!r}")
-    if name != "random":
+    if name not in ("minilm", "bert", "random_bert"):
+        raise ConfigError(f"medvlm needs a BERT-family text encoder (minilm, bert or random_bert), got {name!r}")
+    if name != "random_bert":
         encoder = get_text_encoder(name, **spec)
         model = getattr(encoder, "model", None)
         if model is None or not hasattr(encoder, "tokenizer"):
-            raise ConfigError(f"text encoder {name!r} is not a BERT-family model (use minilm, bert or random)")
+            raise ConfigError(f"text encoder {name!r} is not a BERT-family model (use minilm, bert or random_bert)")
         return model, encoder.tokenizer, True
     from transformers import BertConfig, BertModel
 
@@ -135,7 +135,7 @@ def _text_backbone(spec: dict[str, Any]) -> tuple[nn.Module, Any, bool]:
     known = {"hidden": 768, "layers": 12, "heads": 12, "mlp_dim": 3072}
     unknown = set(spec) - set(known)
     if unknown:
-        raise ConfigError(f"random text encoder: unknown settings {sorted(unknown)}; known: {sorted(known)}")
+        raise ConfigError(f"random_bert text encoder: unknown settings {sorted(unknown)}; known: {sorted(known)}")
     k = {**known, **spec}
     cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=k["hidden"], num_hidden_layers=k["layers"],
                      num_attention_heads=k["heads"], intermediate_size=k["mlp_dim"])

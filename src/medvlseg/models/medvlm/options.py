@@ -34,7 +34,7 @@ class MedVLMOptions:
 
     image: ImageEncoderOptions = field(default_factory=ImageEncoderOptions)
     # Text encoder spec: {"name": "minilm"} | {"name": "bert", "path": ...} (medvlseg.text) or
-    # {"name": "random", "hidden": 768, "layers": 12, "heads": 12, "mlp_dim": 3072} (BERT config, random weights).
+    # {"name": "random_bert", "hidden": 768, "layers": 12, "heads": 12, "mlp_dim": 3072} (BERT config, random weights).
     text: dict[str, Any] = field(default_factory=lambda: {"name": "minilm"})
     prompts: list[str] = field(default_factory=list)  # one description per class (filled by train setup)
     max_tokens: int = 128  # prompts longer than this are truncated (tokens)
