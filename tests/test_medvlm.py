@@ -218,3 +218,41 @@ def test_train_then_predict_writes_a_3d_label_map_in_input_geometry(tiny_cache: 
     side = json.loads((tmp_path / "prompted.json").read_text())
     assert side["labels"] == {"0": "background", "1": vein, "2": artery}
     assert nib.load(str(out2)).shape == src.shape
+
+
+def test_local_bert_folder_and_vit_file_are_loaded_not_stored(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+    from transformers import BertConfig, BertModel, BertTokenizer, ViTConfig, ViTModel
+
+    bert = tmp_path / "bert"
+    bert.mkdir()
+    (bert / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "left", "lung"]) + "\n")
+    BertTokenizer(str(bert / "vocab.txt")).save_pretrained(str(bert))
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=7, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=64)).save_pretrained(str(bert))
+    vit_cfg = ViTConfig(image_size=32, patch_size=8, num_channels=3, hidden_size=96, num_hidden_layers=2,
+                        num_attention_heads=4, intermediate_size=384)
+    rgb = ViTModel(vit_cfg, add_pooling_layer=False).state_dict()
+    weights = tmp_path / "vit.safetensors"
+    save_file({f"vit.{k}": v.contiguous() for k, v in rgb.items()}, str(weights))
+    overrides = {"options.text": {"name": "bert", "path": str(bert)}, "options.image.weights": str(weights),
+                 "text_dim": 32}
+    model = build_model(get_preset("medvlm", light=True, **overrides)).eval()
+    proj = model.image_encoder.vit.embeddings.patch_embeddings.projection.weight
+    key = "embeddings.patch_embeddings.projection.weight"
+    assert torch.equal(proj[:, 0], rgb[key].sum(dim=1)) and not proj[:, 1].any()  # grey slice = RGB copy
+    assert torch.equal(model.image_encoder.vit.state_dict()["layers.1.mlp.fc1.weight"], rgb["layers.1.mlp.fc1.weight"])
+    keys = model.state_dict().keys()
+    assert not any(k.startswith(("image_encoder.vit.", "text_encoder.bert.")) and "lora_" not in k for k in keys)
+    save_model(tmp_path / "m", model)
+    x = torch.rand(1, 2, 16, 16, 2)
+    with torch.no_grad():
+        assert torch.equal(model(x), load_model(tmp_path / "m")(x))
+    rgb["layers.1.mlp.fc1.weight"] = rgb["layers.1.mlp.fc1.weight"] + 0.1  # the file changes after training
+    save_file(rgb, str(weights))
+    with pytest.raises(CheckpointError, match="checksum"):
+        load_model(tmp_path / "m")
+    weights.write_bytes(b"not safetensors")
+    with pytest.raises(InputError, match="cannot read safetensors"):
+        build_model(get_preset("medvlm", light=True, **overrides))
