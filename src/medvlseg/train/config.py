@@ -47,7 +47,7 @@ class AugmentConfig:
 class TrainConfig:
     """A training run: model preset, data, optimisation, validation (voxels, epochs, seconds)."""
 
-    preset: str = "lacaf"  # lacaf | universal | unet
+    preset: str = "lacaf"  # lacaf | universal | unet | medvlm
     light: bool = False  # CPU variant of the backbone (width 0.25, strided stem)
     model: dict[str, Any] = field(default_factory=dict)  # dotted ModelConfig overrides, e.g. backbone.width
     label_mode: str = "5class"  # 5class: partial-label loss; 3class: naive (unannotated lung = background)
