@@ -164,9 +164,11 @@ def test_descriptions_have_three_levels_and_a_user_file(tmp_path: Path) -> None:
         describe(names, "long")
 
 
-def test_none_level_gets_learned_class_queries(tiny_cache: Path) -> None:
-    config = tiny_train_config(preset="medvlm", **{"text.descriptions": "none"})
-    model, _, _ = build_run_model(config, in_channels=2)
+def test_none_level_gets_learned_class_queries(tiny_cache: Path, tmp_path: Path) -> None:
+    config = tiny_train_config(preset="medvlm", epochs=1, steps_per_epoch=1, val_every=0,
+                               **{"text.descriptions": "none"})
+    Trainer(config, tiny_cache, tmp_path / "run", progress=False).fit()  # identical prompts are fine
+    model = load_model(tmp_path / "run" / "best")
     assert model.opts.prompts == [""] * 4 and model.class_query is not None
     assert model.class_query.requires_grad and tuple(model.class_query.shape) == (4, model.opts.mixer_dim)
     with pytest.raises(ConfigError, match="one per trained class"):

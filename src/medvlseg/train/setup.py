@@ -107,8 +107,10 @@ def write_run_files(run_dir: Path, config: TrainConfig, cache: Path, encoder_cfg
     write_json(run_dir / "prompts.json", {"classes": classes, "template": config.text.template,
                                           "descriptions": config.text.descriptions,
                                           "prompts": prompts, "label_mode": config.label_mode})
-    if emb is not None and encoder_cfg is not None:
+    if emb is not None and encoder_cfg is not None and len(set(prompts)) == len(prompts):
         save_embeddings(run_dir / "class_embeddings.safetensors", prompts, emb, encoder_cfg)
+    elif emb is not None:  # e.g. empty "none" descriptions: the checkpoint's class_embeddings buffer holds them
+        log.info("identical class prompts: no class_embeddings.safetensors (keyed by prompt) written")
     return resolved
 
 
