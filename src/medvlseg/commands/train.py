@@ -18,14 +18,14 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     """Register `medvlseg train` and its flags."""
     p = subparsers.add_parser(
         "train", parents=parents, help="train or resume a model",
-        description="Train a model (lacaf, universal, unet) on a manifest (preprocessed into RUN_DIR/cache) or a "
+        description="Train a model (lacaf, universal, unet, medvlm) on a manifest (preprocessed into RUN_DIR/cache) or a "
                     "preprocessed cache. Under `torchrun --nproc_per_node=N` it trains with DDP.",
     )
     p.add_argument("--config", default=None, help="train config YAML (configs/lacaf.yaml, ...); flags override it")
     p.add_argument("--data", required=True, help="manifest JSON or preprocessed cache folder")
     p.add_argument("--out", required=True, help="run folder (checkpoints, logs, everything predict needs)")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last (config from RUN_DIR)")
-    p.add_argument("--preset", default=None, help="lacaf | universal | unet")
+    p.add_argument("--preset", default=None, help="lacaf | universal | unet | medvlm")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--steps-per-epoch", type=int, default=None, help="optimizer steps per epoch")
     p.add_argument("--patch-size", type=int, default=None, help="patch edge, voxels")

@@ -26,7 +26,7 @@ import yaml
 
 from medvlseg.data.labels import to_three_class
 from medvlseg.data.preprocess import PreprocessConfig, invert_to_source, preprocess_image
-from medvlseg.errors import CheckpointError, InputError
+from medvlseg.errors import CheckpointError, ConfigError, InputError
 from medvlseg.infer.postprocess import merge_probabilities, postprocess_labels, threshold_labels
 from medvlseg.infer.sliding import sliding_probabilities, window_size
 from medvlseg.infer.writers import write_label_sidecars
@@ -121,7 +121,7 @@ class Predictor:
 
     def __init__(self, model: torch.nn.Module, preprocess: PreprocessConfig, options: PredictOptions,
                  class_names: list[str], patch: int | list[int] = 96,
-                 text_embeddings: torch.Tensor | None = None) -> None:
+                 text_embeddings: torch.Tensor | None = None, prompted: bool = False) -> None:
         self.options = options.effective()
         self.device = resolve_device(self.options.device)
         self.model = model.to(self.device).eval()
@@ -135,6 +135,7 @@ class Predictor:
         edges = [int(edge)] * 3 if isinstance(edge, int) else [int(e) for e in edge]
         self.roi = window_size(edges, int(getattr(model, "size_divisor", 1)))
         self.text_embeddings = text_embeddings
+        self.prompted = prompted or text_embeddings is not None  # outputs are free-text prompts, not the classes
 
     @classmethod
     def from_run(cls, run_dir: str | Path, options: PredictOptions | None = None,
@@ -164,21 +165,26 @@ class Predictor:
             raise CheckpointError(run_dir / "config.yaml", f"invalid preprocess section: {exc}") from exc
         names = names if names and len(names) == k else _default_names(k)
         embeddings = None
-        if options.prompts:
+        if options.prompts and hasattr(model, "set_prompts"):  # medvlm: prompts are tokenised into the model
+            try:
+                model.set_prompts(list(options.prompts))
+            except ConfigError as exc:
+                raise InputError(run_dir, str(exc)) from exc
+        elif options.prompts:
             embeddings = _embed_prompts(model, list(options.prompts), config, text_encoder, run_dir)
-            names = list(options.prompts)
-        return cls(model, prep, options, names, patch, embeddings)
+        names = list(options.prompts) if options.prompts else names
+        return cls(model, prep, options, names, patch, embeddings, bool(options.prompts))
 
     @property
     def output_names(self) -> list[str]:
         """Foreground names of the written label map (value i+1 = name i)."""
-        if self.text_embeddings is not None or len(self.class_names) != 4 or self.options.classes == 5:
+        if self.prompted or len(self.class_names) != 4 or self.options.classes == 5:
             return list(self.class_names)
         return ["pulmonary artery", "pulmonary vein"]
 
     def _labels(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Working-grid probabilities (K', ...) → (labels (X, Y, Z) uint8, foreground probs (N, ...))."""
-        merge = self.text_embeddings is None and len(self.class_names) == 4 and self.options.classes == 3
+        merge = not self.prompted and len(self.class_names) == 4 and self.options.classes == 3
         if self.activation == "softmax":
             labels = threshold_labels(probs, "softmax")
             fg = probs[1:]

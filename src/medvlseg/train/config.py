@@ -22,6 +22,13 @@ class TextConfig:
     name: str = "minilm"  # minilm | clip | bert | precomputed
     options: dict[str, Any] = field(default_factory=dict)  # encoder kwargs (e.g. path: /models/clip)
     template: str = "branches"  # a TEMPLATES short name or a string with one "{}"
+    descriptions: str = ""  # "" → template prompts; none | simple | complex → anatomical descriptions (Med-VLM)
+    descriptions_file: str = ""  # YAML of descriptions ("" → medvlseg/resources/descriptions.yaml)
+
+    def __post_init__(self) -> None:
+        """Reject unknown description levels (ValueError → ConfigError in from_dict)."""
+        if self.descriptions not in ("", "none", "simple", "complex"):
+            raise ValueError(f"text.descriptions must be '', none, simple or complex, got {self.descriptions!r}")
 
 
 @dataclass
@@ -40,7 +47,7 @@ class AugmentConfig:
 class TrainConfig:
     """A training run: model preset, data, optimisation, validation (voxels, epochs, seconds)."""
 
-    preset: str = "lacaf"  # lacaf | universal | unet
+    preset: str = "lacaf"  # lacaf | universal | unet | medvlm
     light: bool = False  # CPU variant of the backbone (width 0.25, strided stem)
     model: dict[str, Any] = field(default_factory=dict)  # dotted ModelConfig overrides, e.g. backbone.width
     label_mode: str = "5class"  # 5class: partial-label loss; 3class: naive (unannotated lung = background)

@@ -58,15 +58,33 @@ def class_list(config: TrainConfig) -> list[str]:
     return list(class_names(5 if config.label_mode == "5class" else 3))
 
 
+def run_prompts(config: TrainConfig) -> list[str]:
+    """One prompt per class: the template filled with the class name, or the class's anatomical description."""
+    classes = class_list(config)
+    if config.text.descriptions:
+        from medvlseg.text.descriptions import describe
+
+        return describe(classes, config.text.descriptions, config.text.descriptions_file or None)
+    return class_prompts(classes, config.text.template)
+
+
+def _prompt_overrides(config: TrainConfig, prompts: list[str]) -> dict:
+    """Architectures that encode prompts themselves (medvlm) get the prompts and the text spec as options."""
+    text = {"name": config.text.name, **config.text.options}
+    return {"options.prompts": prompts, "options.text": text,
+            "options.class_queries": config.text.descriptions == "none" or None}
+
+
 def build_run_model(config: TrainConfig, in_channels: int) -> tuple[torch.nn.Module, dict | None, torch.Tensor | None]:
     """Model from the preset (+ overrides) and, for text-conditioned presets, its frozen class embeddings."""
     overrides = {"num_classes": config.num_classes, "in_channels": in_channels, **config.model}
-    classes = class_list(config)
     encoder_cfg, emb = None, None
     probe = get_preset(config.preset, light=config.light)
+    if "prompts" in probe.options:
+        overrides.update(_prompt_overrides(config, run_prompts(config)))
     if probe.head != "softmax":
         encoder = get_text_encoder(config.text.name, **config.text.options)
-        emb = encoder.encode(class_prompts(classes, config.text.template)).float()  # (K, E)
+        emb = encoder.encode(run_prompts(config)).float()  # (K, E)
         encoder_cfg = encoder.config()
         overrides["text_dim"] = int(emb.shape[1])
         del encoder
@@ -87,11 +105,14 @@ def write_run_files(run_dir: Path, config: TrainConfig, cache: Path, encoder_cfg
     run_dir.mkdir(parents=True, exist_ok=True)
     save(resolved, run_dir / "config.yaml")
     classes = class_list(config)
-    prompts = class_prompts(classes, config.text.template)
+    prompts = run_prompts(config)
     write_json(run_dir / "prompts.json", {"classes": classes, "template": config.text.template,
+                                          "descriptions": config.text.descriptions,
                                           "prompts": prompts, "label_mode": config.label_mode})
-    if emb is not None and encoder_cfg is not None:
+    if emb is not None and encoder_cfg is not None and len(set(prompts)) == len(prompts):
         save_embeddings(run_dir / "class_embeddings.safetensors", prompts, emb, encoder_cfg)
+    elif emb is not None:  # e.g. empty "none" descriptions: the checkpoint's class_embeddings buffer holds them
+        log.info("identical class prompts: no class_embeddings.safetensors (keyed by prompt) written")
     return resolved
 
 
