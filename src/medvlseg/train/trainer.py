@@ -137,8 +137,10 @@ class Trainer:
         label = batch["label"].to(self.device, non_blocking=True)
         annotated = batch["annotated"].to(self.device, non_blocking=True)
         ctx = torch.autocast(self.device.type, dtype=self.amp) if self.amp else nullcontext()
+        # models that route by modality (segevolution) get each patch's modality from its case meta
+        kwargs = {"modality": list(batch["modality"])} if getattr(self.model, "accepts_modality", False) else {}
         with ctx:
-            logits = self.net(image)
+            logits = self.net(image, **kwargs)
         loss = partial_label_loss(logits.float(), label, annotated, self.model.activation)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
