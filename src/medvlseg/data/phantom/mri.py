@@ -1,9 +1,11 @@
 """MRI-like modality of the phantom (seed 004): the same anatomy with a bright-blood MR-style tissue→signal
-mapping (non-monotonic in HU: fat and blood bright, muscle grey, cortical bone, lung and air dark), a smooth
-multiplicative bias field and Rician (magnitude) noise.
+mapping (non-monotonic in HU: fat and blood brightest, marrow above muscle, cortical bone below it, lung
+parenchyma grey-dark instead of black), a smooth multiplicative bias field and Rician (magnitude) noise.
 
-Storage: the signal s in [0, 1] is written as int16 pseudo-HU −700 + 1000 s, so the CT window −700..300 HU of
-the preprocessing maps it back to s without changes to the pipeline. Case meta records `modality: "mri"`.
+Storage: the signal s in [0, 1] is written as int16 pseudo-HU −1000 + 1300 s, so the unchanged pipeline reads it:
+the CT window −700..300 HU shows s ≥ 0.23, and the classical lung split (air/lung below −400 HU, outside air
+below −950 HU on average) still finds the lungs, because every body tissue is drawn with s ≥ 0.6, lung with
+s ≤ 0.3, background air near 0 (low Rician floor) and the bias field is kept weak. Case meta: `modality: "mri"`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 
 from medvlseg.data.phantom.intensity import smooth_field
 
-OFFSET, SCALE = -700.0, 1000.0  # pseudo-HU = OFFSET + SCALE * signal
+OFFSET, SCALE = -1000.0, 1300.0  # pseudo-HU = OFFSET + SCALE * signal
 MODALITIES = ("ct", "mri")
 
 
@@ -23,15 +25,15 @@ def to_pseudo_hu(signal: float) -> float:
 
 def draw_signal(rng: np.random.Generator) -> dict[str, float]:
     """Per-scan MR-like tissue signals in [0, 1] (unitless), keyed like `intensity.draw_hu`."""
-    blood = float(rng.uniform(0.65, 0.95))
+    blood = float(rng.uniform(0.8, 0.95))
     return {
-        "air": 0.0, "lung": float(rng.uniform(0.03, 0.08)), "lung_gradient": float(rng.uniform(0.01, 0.04)),
-        "lung_texture": float(rng.uniform(0.005, 0.015)), "airway_lumen": 0.0,
-        "airway_wall": float(rng.uniform(0.2, 0.3)), "fat": float(rng.uniform(0.8, 0.95)),
-        "muscle": float(rng.uniform(0.25, 0.35)), "trabecular": float(rng.uniform(0.55, 0.7)),
-        "cortical": float(rng.uniform(0.02, 0.05)), "artery": blood, "vein": float(np.clip(blood + rng.normal(0, 0.05),
-                                                                                           0.55, 1.0)),
-        "noise_sigma": float(rng.uniform(0.02, 0.05)), "bias_strength": float(rng.uniform(0.1, 0.25)),
+        "air": 0.0, "lung": float(rng.uniform(0.22, 0.27)), "lung_gradient": float(rng.uniform(0.01, 0.03)),
+        "lung_texture": float(rng.uniform(0.01, 0.02)), "airway_lumen": 0.0,
+        "airway_wall": float(rng.uniform(0.6, 0.65)), "fat": float(rng.uniform(0.9, 0.97)),
+        "muscle": float(rng.uniform(0.66, 0.72)), "trabecular": float(rng.uniform(0.76, 0.82)),
+        "cortical": float(rng.uniform(0.6, 0.63)), "artery": blood,
+        "vein": float(np.clip(blood + rng.normal(0, 0.03), 0.75, 1.0)),
+        "noise_sigma": float(rng.uniform(0.01, 0.025)), "bias_strength": float(rng.uniform(0.04, 0.08)),
     }
 
 
