@@ -192,3 +192,58 @@ def test_predict_writes_a_label_map_with_the_input_geometry(run_dir: Path, tiny_
     assert pred.shape == src.shape and np.allclose(pred.affine, src.affine, atol=1e-5)
     assert nib.aff2axcodes(pred.affine) == nib.aff2axcodes(src.affine)
     assert set(np.unique(np.asarray(pred.dataobj)).tolist()) <= {0, 1, 2}
+
+
+def test_predict_with_box_point_prompt_and_modality_keeps_geometry(run_dir: Path, tiny_benchmark: Path,
+                                                                   tmp_path: Path) -> None:
+    from medvlseg.io import Manifest
+
+    case = next(c for c in Manifest.load(tiny_benchmark).cases if c.meta["orientation"] != "RAS")
+    src = nib.load(str(case.image))
+    x, y, z = (s // 2 for s in src.shape)
+    runs = {
+        "box": ["--box", f"{x - 8},{y - 8},{z - 6},{x + 8},{y + 8},{z + 6}"],
+        "point": ["--point", f"{x},{y},{z},1", "--point", f"{x - 5},{y},{z},0"],
+        "text": ["--prompt", "left pulmonary artery", "--box", f"{x - 8},{y - 8},{z - 6},{x + 8},{y + 8},{z + 6}"],
+        "mri": ["--modality", "mri", "--point", f"{x},{y},{z},1"],
+    }
+    probs = {}
+    for name, extra in runs.items():
+        out = tmp_path / f"{name}.nii.gz"
+        assert main(["predict", "-i", str(case.image), "-o", str(out), "-m", str(run_dir), "--probabilities",
+                     "--classes", "5", *extra]) == 0, name
+        pred = nib.load(str(out))
+        assert pred.shape == src.shape and np.allclose(pred.affine, src.affine, atol=1e-5), name
+        probs[name] = np.asarray(nib.load(str(out).replace(".nii.gz", "_probabilities.nii.gz")).dataobj)
+    assert probs["text"].shape[-1] == 1 and probs["box"].shape[-1] == 4
+    assert np.abs(probs["box"] - probs["point"]).max() > 1e-4
+    assert np.abs(probs["mri"] - probs["point"]).max() > 1e-4  # modality priors differ
+
+
+def test_prompt_errors_are_one_clear_message(run_dir: Path, tiny_benchmark: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    from medvlseg.io import Manifest
+
+    image = str(Manifest.load(tiny_benchmark).cases[0].image)
+    out = str(tmp_path / "p.nii.gz")
+    for extra, message in ((["--box", "1,2,3"], "6 voxel coordinates"), (["--point", "1,2,3,5"], "label 1"),
+                           (["--point", "1,2,999,1"], "outside the image grid"),
+                           (["--modality", "pet"], "unknown modality")):
+        assert main(["predict", "-i", image, "-o", out, "-m", str(run_dir), *extra]) == 1, extra
+        assert message in capsys.readouterr().err, extra
+        assert not Path(out).exists()
+
+
+def test_file_voxels_map_to_canonical_unit_coordinates(tmp_path: Path) -> None:
+    from medvlseg.infer.spatial_prompts import to_unit
+    from medvlseg.io import read_image, write_image
+
+    canonical = np.zeros((8, 6, 4), dtype=np.int16)
+    canonical[1, 2, 3] = 1
+    path = tmp_path / "lps.nii.gz"
+    write_image(path, canonical, affine=np.diag([2.0, 2.0, 3.0, 1.0]), orientation="LPS", dtype=np.int16)
+    stored = np.asarray(nib.load(str(path)).dataobj)
+    file_voxel = np.argwhere(stored == 1)  # where the marked voxel sits in the file's own array
+    assert file_voxel.tolist() != [[1, 2, 3]]  # LPS flips the first two axes
+    unit = to_unit(file_voxel.astype(float), read_image(path), "lps.nii.gz")
+    assert np.allclose(unit, (np.array([[1, 2, 3]]) + 0.5) / np.array([8, 6, 4]))

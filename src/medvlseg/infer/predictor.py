@@ -55,6 +55,9 @@ class PredictOptions:
     prompts: tuple[str, ...] = ()  # free-text prompts (one output label each); empty: trained classes
     patch_size: int | None = None  # sliding window edge, voxels (None: the run's training patch size)
     checkpoint: str = "best"  # run checkpoint stem (falls back to "last")
+    box: tuple[float, ...] | None = None  # x0,y0,z0,x1,y1,z1 in input-file voxels (segevolution/segvol)
+    points: tuple[tuple[float, float, float, int], ...] = ()  # (x, y, z, label 1/0) in input-file voxels
+    modality: str | None = None  # input modality for modality-routed models (segevolution); None: "ct"
 
     def effective(self) -> PredictOptions:
         """Options with --fast applied (no TTA, overlap 0.25)."""
@@ -133,6 +136,10 @@ class Predictor:
         edges = [int(edge)] * 3 if isinstance(edge, int) else [int(e) for e in edge]
         self.roi = window_size(edges, int(getattr(model, "size_divisor", 1)))
         self.text_embeddings = text_embeddings
+        if self.options.modality is not None or self.options.box or self.options.points:
+            from medvlseg.infer.prompted import check_prompt_support
+
+            check_prompt_support(self.model, self.options)
 
     @classmethod
     def from_run(cls, run_dir: str | Path, options: PredictOptions | None = None,
@@ -188,11 +195,16 @@ class Predictor:
         prep = preprocess_image(volume, self.preprocess, where=where)
         times["preprocess"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        probs = sliding_probabilities(
-            self.model, torch.from_numpy(np.ascontiguousarray(prep.image)), self.roi, self.activation,
-            overlap=self.options.overlap, sw_batch_size=self.options.sw_batch_size, tta=self.options.tta,
-            text_embeddings=self.text_embeddings, device=self.device,
-        ).numpy()  # (K', X, Y, Z)
+        if self.options.box or self.options.points:  # SegVol zoom-out–zoom-in with box/point prompts
+            from medvlseg.infer.prompted import prompted_volume_probabilities
+
+            probs = prompted_volume_probabilities(self, volume, prep.image, where)
+        else:
+            probs = sliding_probabilities(
+                self.model, torch.from_numpy(np.ascontiguousarray(prep.image)), self.roi, self.activation,
+                overlap=self.options.overlap, sw_batch_size=self.options.sw_batch_size, tta=self.options.tta,
+                text_embeddings=self.text_embeddings, device=self.device,
+            ).numpy()  # (K', X, Y, Z)
         times["inference"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         labels, fg = self._labels(probs)

@@ -30,6 +30,7 @@ class SegEvolution(nn.Module):
     """image (B, C_in, X, Y, Z) + K text prompts [+ box/point prompts] → mask logits (B, K, X, Y, Z)."""
 
     accepts_modality = True  # the trainer passes each patch's modality (case meta) as `modality=`
+    accepts_spatial_prompts = True  # predict --box / --point (infer.spatial_prompts)
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
