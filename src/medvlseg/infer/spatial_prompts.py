@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,7 +56,7 @@ def parse_point(text: str, where: str = "--point") -> tuple[float, float, float,
     return x, y, z, label
 
 
-def to_unit(coords: np.ndarray, volume, where: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+def to_unit(coords: np.ndarray, volume: Any, where: str) -> np.ndarray:
     """File voxel coords (N, 3) → unit coords (N, 3) of the volume's canonical grid; InputError outside the file."""
     shape = np.asarray(volume.source.shape[:3], dtype=np.float64)
     if (coords < 0).any() or (coords > shape - 1).any():
@@ -66,7 +67,7 @@ def to_unit(coords: np.ndarray, volume, where: str) -> np.ndarray:  # type: igno
     return ((canonical + 0.5) / np.asarray(volume.array.shape, dtype=np.float64)).astype(np.float32)
 
 
-def spatial_prompts(volume, box: Sequence[float] | None, points: Sequence[Sequence[float]],  # type: ignore[no-untyped-def]
+def spatial_prompts(volume: Any, box: Sequence[float] | None, points: Sequence[Sequence[float]],
                     where: str) -> SpatialPrompts:
     """Command-line box/points in file voxels → SpatialPrompts in unit coordinates."""
     unit_box = to_unit(np.asarray(box, dtype=np.float64).reshape(2, 3), volume, where) if box else None
