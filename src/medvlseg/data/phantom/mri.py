@@ -33,7 +33,7 @@ def draw_signal(rng: np.random.Generator) -> dict[str, float]:
         "muscle": float(rng.uniform(0.66, 0.72)), "trabecular": float(rng.uniform(0.76, 0.82)),
         "cortical": float(rng.uniform(0.6, 0.63)), "artery": blood,
         "vein": float(np.clip(blood + rng.normal(0, 0.03), 0.75, 1.0)),
-        "noise_sigma": float(rng.uniform(0.01, 0.025)), "bias_strength": float(rng.uniform(0.04, 0.08)),
+        "noise_sigma": float(rng.uniform(0.006, 0.016)), "bias_strength": float(rng.uniform(0.04, 0.08)),
     }
 
 
