@@ -4,8 +4,8 @@ class, mean) on the CT and on the MRI-like test cases separately, over several s
 
 One command: `.venv/bin/python experiments/seed004_segevolution.py --budget smoke|full --out runs/seed004
 [--seeds 0 1 2]`. Writes `OUT/results.json` (per run) and `OUT/results.md` (mean ± std over seeds); copy the
-latter to docs/results/. smoke: tiny phantoms (48 x 48 x 40), light models, 32³ patches, a few minutes per run on
-2 CPU cores; full: small phantoms, light models, 48³ patches, longer schedule (GPU advised).
+latter to docs/results/. smoke: tiny phantoms (48 x 48 x 40), light models, 32³ patches, 400 steps (~2.5 min per
+run on one CPU core); full: small phantoms, light models, 48³ patches, longer schedule (GPU advised).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ARMS = {  # name → (preset, dotted ModelConfig overrides)
 }
 BUDGETS = {
     "smoke": {"phantom": "tiny", "n_train": 8, "n_val": 2, "n_test": 4, "patch_size": 32, "batch_size": 2,
-              "epochs": 8, "steps_per_epoch": 12, "lr": 1e-3, "val_every": 4},
+              "epochs": 10, "steps_per_epoch": 40, "lr": 2e-3, "val_every": 2},
     "full": {"phantom": "small", "n_train": 14, "n_val": 2, "n_test": 6, "patch_size": 48, "batch_size": 2,
              "epochs": 40, "steps_per_epoch": 25, "lr": 5e-4, "val_every": 5},
 }

@@ -247,3 +247,28 @@ def test_file_voxels_map_to_canonical_unit_coordinates(tmp_path: Path) -> None:
     assert file_voxel.tolist() != [[1, 2, 3]]  # LPS flips the first two axes
     unit = to_unit(file_voxel.astype(float), read_image(path), "lps.nii.gz")
     assert np.allclose(unit, (np.array([[1, 2, 3]]) + 0.5) / np.array([8, 6, 4]))
+
+
+def test_training_prompts_come_from_the_label_and_train_the_prompt_embeddings() -> None:
+    from medvlseg.models.segevolution.train_prompts import draw_prompts, training_prompts
+
+    label = torch.zeros(2, 16, 16, 16, dtype=torch.long)
+    label[0, 2:6, 3:9, 4:12] = 1  # class 0 in sample 0 only
+    label[1, 10:14, 1:3, 0:5] = 3  # class 2 in sample 1 only
+    drawn = draw_prompts(label, 4, torch.Generator().manual_seed(0), jitter=0.0)
+    unit = voxel_to_unit(torch.tensor([[2, 3, 4], [5, 8, 11]]), (16, 16, 16))
+    assert torch.allclose(drawn["boxes"][0, 0], unit)  # tight box of the class voxels (voxel centres)
+    assert torch.equal(drawn["boxes"][0, 1], torch.tensor([[0.0] * 3, [1.0] * 3]))  # absent: the whole window
+    pos = (drawn["points"][1, 2, 0] * 16 - 0.5).round().long()
+    neg = (drawn["points"][1, 2, 1] * 16 - 0.5).round().long()
+    assert label[1, pos[0], pos[1], pos[2]] == 3 and label[1, neg[0], neg[1], neg[2]] != 3
+    assert drawn["point_labels"][1, 2].tolist() == [1, 0] and drawn["point_labels"][1, 0].tolist() == [-1, 0]
+    steps = [training_prompts(label, 4, seed=0, step=s, probability=0.5) for s in range(12)]
+    assert any(steps) and not all(steps)  # about half of the steps carry spatial prompts
+    assert all(a.keys() == b.keys() for a, b in zip(steps, [training_prompts(label, 4, 0, s, 0.5)
+                                                             for s in range(12)]))  # deterministic per step
+    model = tiny_model().train()
+    image = torch.rand(2, 2, 16, 16, 16)
+    model(image, **draw_prompts(label, 4, torch.Generator().manual_seed(1))).sigmoid().mean().backward()
+    enc = model.prompt_encoder
+    assert enc.corner_embed.weight.grad.abs().sum() > 0 and enc.point_embed.weight.grad.abs().sum() > 0

@@ -107,7 +107,9 @@ class Trainer:
         self.net = self.model
         if self.info.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+            unused = bool(getattr(self.model, "ddp_find_unused_parameters", False))
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids,
+                                                                 find_unused_parameters=unused)
         self.sampler = EpochSampler(cfg.steps_per_epoch * cfg.batch_size)
         dataset = PatchDataset(self.cache, self.train_names, cfg.patch_size, cfg.pos_ratio, cfg.augment,
                                cfg.label_mode, cfg.seed, self.info.rank)
@@ -139,6 +141,8 @@ class Trainer:
         ctx = torch.autocast(self.device.type, dtype=self.amp) if self.amp else nullcontext()
         # models that route by modality (segevolution) get each patch's modality from its case meta
         kwargs = {"modality": list(batch["modality"])} if getattr(self.model, "accepts_modality", False) else {}
+        if hasattr(self.model, "training_prompts"):  # segevolution: box/point prompts drawn from the labels
+            kwargs.update(self.model.training_prompts(label, self.config.seed, step))
         with ctx:
             logits = self.net(image, **kwargs)
         loss = partial_label_loss(logits.float(), label, annotated, self.model.activation)

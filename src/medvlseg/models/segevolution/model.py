@@ -23,6 +23,7 @@ from medvlseg.models.segevolution.moa import ModalityGate, set_routes
 from medvlseg.models.segevolution.options import SegEvoOptions
 from medvlseg.models.segevolution.priors import ContextPriors
 from medvlseg.models.segevolution.prompts import PromptEncoder
+from medvlseg.models.segevolution.train_prompts import training_prompts
 from medvlseg.models.segevolution.vit import ViTEncoder3d
 
 
@@ -31,6 +32,7 @@ class SegEvolution(nn.Module):
 
     accepts_modality = True  # the trainer passes each patch's modality (case meta) as `modality=`
     accepts_spatial_prompts = True  # predict --box / --point (infer.spatial_prompts)
+    ddp_find_unused_parameters = True  # LoRA (CT-only batches) and box/point embeddings are not used every step
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -69,6 +71,11 @@ class SegEvolution(nn.Module):
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
         return {"trainable": trainable, "frozen": frozen}
+
+    def training_prompts(self, label: torch.Tensor, seed: int, step: int) -> dict[str, torch.Tensor]:
+        """Box/point prompt kwargs drawn from a training label (B, X, Y, Z) for `spatial_prompt_prob` of the
+        steps (deterministic in seed and step), else {}; see train_prompts."""
+        return training_prompts(label, self.config.num_classes, seed, step, self.options.spatial_prompt_prob)
 
     def _modalities(self, modality: str | Sequence[str] | None, batch: int) -> list[str]:
         """One modality name per sample (lower case), checked against the declared ones."""

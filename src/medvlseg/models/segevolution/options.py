@@ -30,12 +30,15 @@ class SegEvoOptions:
     priors: bool = True  # context prior pool + prior fusion + posterior prototypes
     prior_tokens: int = 2  # tokens per task (class) and per modality
     prior_temperature: float = 0.1  # free-text prompt → class prior mixing temperature
+    spatial_prompt_prob: float = 0.5  # training steps that also get box/point prompts drawn from the labels
 
     def __post_init__(self) -> None:
         for name in ("patch", "dim", "depth", "heads", "decoder_dim", "decoder_depth", "decoder_heads",
                      "lora_rank", "prior_tokens", "pos_grid"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"segevolution option {name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= float(self.spatial_prompt_prob) <= 1.0:
+            raise ConfigError(f"spatial_prompt_prob must be in [0, 1], got {self.spatial_prompt_prob}")
         self.modalities = [str(m).lower() for m in self.modalities]
         self.identity_modalities = [str(m).lower() for m in self.identity_modalities]
         if not self.modalities or len(set(self.modalities)) != len(self.modalities):
