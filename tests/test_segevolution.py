@@ -232,6 +232,9 @@ def test_prompt_errors_are_one_clear_message(run_dir: Path, tiny_benchmark: Path
         assert main(["predict", "-i", image, "-o", out, "-m", str(run_dir), *extra]) == 1, extra
         assert message in capsys.readouterr().err, extra
         assert not Path(out).exists()
+    assert main(["predict", "-i", str(tiny_benchmark), "-o", str(tmp_path / "many"), "-m", str(run_dir),
+                 "--box", "1,1,1,5,5,5"]) == 1
+    assert "single input" in capsys.readouterr().err
 
 
 def test_file_voxels_map_to_canonical_unit_coordinates(tmp_path: Path) -> None:
