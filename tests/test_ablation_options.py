@@ -48,7 +48,7 @@ def test_learned_embeddings_change_in_training_and_reload(tiny_cache: Path, tmp_
     cfg.model["learn_class_embeddings"] = True
     Trainer(cfg, tiny_cache, tmp_path / "run", progress=False).fit()
     model = load_model(tmp_path / "run" / "best")
-    start = get_text_encoder("random").encode(json.loads((tmp_path / "run" / "prompts.json").read_text())["prompts"])
+    start = get_text_encoder("random").encode(json.loads((tmp_path / "run" / "prompts.json").read_text(encoding="utf-8"))["prompts"])
     assert model.class_embeddings.shape == start.shape
     assert not torch.allclose(model.class_embeddings, start)  # they moved: they were trained
 

@@ -97,7 +97,7 @@ def test_bad_case_is_skipped_and_cli_fails_listing_it(dataset: Path, tmp_path: P
     err = capsys.readouterr().err
     assert "error: c1: " in err and "error: c0: " not in err and "not a gzip" in err
     assert list_cases(cache) == ["c0", "c2"]
-    index = json.loads((cache / "cache.json").read_text())
+    index = json.loads((cache / "cache.json").read_text(encoding="utf-8"))
     assert [f["case"] for f in index["failures"]] == ["c1"]
 
 

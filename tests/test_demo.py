@@ -16,7 +16,7 @@ def test_demo_pipeline_writes_report(tmp_path: Path, capsys: pytest.CaptureFixtu
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--preset", "tiny", "--config", str(cfg), "--workers", "1",
                  "--no-progress"]) == 0
-    report = (out / "report.md").read_text()
+    report = (out / "report.md").read_text(encoding="utf-8")
     assert "| artery |" in report and "![training](figures/training.png)" in report
     assert (out / "figures" / "training.png").stat().st_size > 1000
     pngs = list((out / "figures").glob("case_*.png"))

@@ -64,12 +64,12 @@ def test_cli_outputs_and_missing_case(dataset: dict[str, Path], capsys: pytest.C
     assert 0.5 < float(by["case_a", "artery"]["dice"]) < 1.0
     assert float(by["case_b", "artery"]["dice"]) == 1.0  # right-side prediction ignored on a left-only case
     assert by["case_c", "artery"]["hd95"] == "inf" and float(by["case_c", "artery"]["dice"]) == 0.0
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["missing"] == ["case_c"]
     hd = summary["classes"]["artery"]["hd95"]
     assert hd["excluded"] == 1 and hd["n"] == 2
     assert summary["classes"]["vein"]["dice"]["mean"] == pytest.approx(2 / 3)
-    report = (out / "report.md").read_text()
+    report = (out / "report.md").read_text(encoding="utf-8")
     assert "| artery |" in report and "case_c: no prediction" in report
 
 
@@ -96,7 +96,7 @@ def test_single_file_pair_and_bad_tolerance(dataset: dict[str, Path]) -> None:
     pred, gt = dataset["pred"] / "case_a.nii.gz", dataset["gt"] / "case_a.nii.gz"
     out = dataset["root"] / "single"
     assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--out", str(out), "--no-progress"]) == 0
-    assert (out / "metrics.csv").read_text().count("\n") == 3
+    assert (out / "metrics.csv").read_text(encoding="utf-8").count("\n") == 3
     assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--nsd-tolerance", "-1"]) == 1
 
 

@@ -48,7 +48,7 @@ def test_every_smoke_experiment_runs_and_reuses_runs(tmp_path: Path) -> None:
     again = main("table3_ablation", "T3", _script("table3_ablation").ARMS, [*common, "--seeds", "0", "1"])
     assert [r["metrics"] for r in again.runs] == [r["metrics"] for r in first.runs]
     assert [p.stat().st_mtime_ns for p in records] == stamps  # nothing retrained or rescored
-    md = (results / "table3_ablation.md").read_text()
+    md = (results / "table3_ablation.md").read_text(encoding="utf-8")
     assert "| UM + DA + AAP (LACAF) |" in md and "±" in md and "ΔDSC" in md
 
 

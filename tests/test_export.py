@@ -32,7 +32,7 @@ def _window(meta: dict, seed: int = 0) -> torch.Tensor:
 def test_onnx_matches_torch(run_dir: Path, tmp_path: Path) -> None:
     path = export_run(run_dir, "onnx", out=tmp_path / "m.onnx")
     net = OnnxNet(path)
-    assert net.meta["classes"] == json.loads((run_dir / "prompts.json").read_text())["classes"]
+    assert net.meta["classes"] == json.loads((run_dir / "prompts.json").read_text(encoding="utf-8"))["classes"]
     x = _window(net.meta)
     model = load_model(run_dir / "best").eval()
     with torch.no_grad():
@@ -46,7 +46,7 @@ def test_onnx_matches_torch(run_dir: Path, tmp_path: Path) -> None:
 
 def test_torchscript_matches_torch_without_text_encoder(run_dir: Path, tmp_path: Path) -> None:
     path = export_run(run_dir, "torchscript", out=tmp_path / "m.pt")
-    meta = json.loads(path.with_name(path.name + ".json").read_text())
+    meta = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
     scripted = torch.jit.load(str(path))
     x = _window(meta, seed=1)
     with torch.no_grad():

@@ -51,7 +51,7 @@ def test_load_resolves_paths_relative_to_manifest(tmp_path):
 def test_save_round_trip_and_relocation(tmp_path):
     m = Manifest.load(_write(tmp_path / "a" / "dataset.json", GOOD))
     m.save(tmp_path / "a" / "copy.json")
-    saved = json.loads((tmp_path / "a" / "copy.json").read_text())
+    saved = json.loads((tmp_path / "a" / "copy.json").read_text(encoding="utf-8"))
     assert saved["training"][0]["image"] == "images/case_000.nii.gz"
     assert saved["validation"][0]["case"] == "case_002"
     assert saved["reference"] == "MSD-style"
@@ -59,7 +59,7 @@ def test_save_round_trip_and_relocation(tmp_path):
     m.save(tmp_path / "b" / "sub" / "moved.json")
     moved = Manifest.load(tmp_path / "b" / "sub" / "moved.json")
     assert [c.image.resolve() for c in moved.cases] == [c.image.resolve() for c in m.cases]
-    assert json.loads((tmp_path / "b" / "sub" / "moved.json").read_text())["test"][0]["image"] == \
+    assert json.loads((tmp_path / "b" / "sub" / "moved.json").read_text(encoding="utf-8"))["test"][0]["image"] == \
         "../../a/images/case_003.nii.gz"
 
 

@@ -203,7 +203,7 @@ def test_train_then_predict_writes_a_3d_label_map_in_input_geometry(tiny_cache: 
     config = tiny_train_config(preset="medvlm", epochs=1, steps_per_epoch=2, **{"text.descriptions": "complex"})
     result = Trainer(config, tiny_cache, run, progress=False).fit()
     assert result.epochs_done == 1 and (run / "best.json").is_file()
-    prompts = json.loads((run / "prompts.json").read_text())
+    prompts = json.loads((run / "prompts.json").read_text(encoding="utf-8"))
     assert prompts["descriptions"] == "complex" and "left atrium" in prompts["prompts"][1]
     case = Manifest.load(tiny_benchmark).split("test")[0]
     out = tmp_path / "pred.nii.gz"
@@ -217,7 +217,7 @@ def test_train_then_predict_writes_a_3d_label_map_in_input_geometry(tiny_cache: 
     out2 = tmp_path / "prompted.nii.gz"
     assert main(["predict", "-i", str(case.image), "-o", str(out2), "-m", str(run), "--no-progress",
                  "--prompt", vein, "--prompt", artery]) == 0
-    side = json.loads((tmp_path / "prompted.json").read_text())
+    side = json.loads((tmp_path / "prompted.json").read_text(encoding="utf-8"))
     assert side["labels"] == {"0": "background", "1": vein, "2": artery}
     assert nib.load(str(out2)).shape == src.shape
 

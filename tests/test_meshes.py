@@ -75,7 +75,7 @@ def test_stl_obj_reread_smoothed_decimated_and_summary(tmp_path: Path) -> None:
             mesh = trimesh.load(tmp_path / name, force="mesh")
             assert len(mesh.faces) == s.faces
         assert s.surface_mm2 > 0
-    meta = json.loads((tmp_path / "case_meshes.json").read_text())
+    meta = json.loads((tmp_path / "case_meshes.json").read_text(encoding="utf-8"))
     assert [c["name"] for c in meta["classes"]] == ["pulmonary artery", "pulmonary vein"]
     assert meta["coordinates"] == "LPS" and meta["units"] == "mm"
     assert (tmp_path / "case_1_pulmonary_artery.obj").is_file()

@@ -55,7 +55,7 @@ def test_corrupt_foreign_and_mismatched_files(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="checksum differs"):
         load_model(tmp_path / "a")
     # corrupt file without a checksum to compare against
-    meta = json.loads((tmp_path / "a.json").read_text())
+    meta = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
     meta.pop("sha256")
     (tmp_path / "a.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="cannot read safetensors"):
@@ -72,7 +72,7 @@ def test_corrupt_foreign_and_mismatched_files(tmp_path: Path) -> None:
 def test_config_that_does_not_match_tensors(tmp_path: Path) -> None:
     model = _trained_model(k=2)
     save_model(tmp_path / "m", model)
-    meta = json.loads((tmp_path / "m.json").read_text())
+    meta = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     meta["model"]["embed_dim"] = 32  # tensors were saved at 64
     (tmp_path / "m.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="shapes do not match"):

@@ -16,7 +16,7 @@ from medvlseg.io import Manifest, read_image
 def test_convert_tiny_benchmark(tiny_benchmark: Path, tmp_path: Path) -> None:
     out = convert(tiny_benchmark, tmp_path / "raw", dataset_id=7, name="Tiny")
     assert out.name == "Dataset007_Tiny"
-    meta = json.loads((out / "dataset.json").read_text())
+    meta = json.loads((out / "dataset.json").read_text(encoding="utf-8"))
     cases = Manifest.load(tiny_benchmark).cases
     train = [c for c in cases if c.split == "training"]
     assert meta["numTraining"] == len(train) and meta["file_ending"] == ".nii.gz"

@@ -18,7 +18,7 @@ from medvlseg.io import Manifest, read_image
 def bench(tmp_path_factory):
     out = tmp_path_factory.mktemp("phantom")
     assert main(["phantom", "--out", str(out), "--preset", "tiny", "--seed", "3", "--preview"]) == 0
-    return out, json.loads((out / "dataset.json").read_text())
+    return out, json.loads((out / "dataset.json").read_text(encoding="utf-8"))
 
 
 def _canonical(path):

@@ -41,11 +41,11 @@ def test_batch_keeps_each_input_geometry(run_dir: Path, tiny_benchmark: Path, tm
         codes.add(nib.aff2axcodes(nib.load(str(case.image)).affine))
         values = set(np.unique(np.asarray(nib.load(str(pred)).dataobj)).tolist())
         assert values <= {0, 1, 2}
-        side = json.loads((out / f"{case.name}.json").read_text())
+        side = json.loads((out / f"{case.name}.json").read_text(encoding="utf-8"))
         assert side["labels"] == {"0": "background", "1": "pulmonary artery", "2": "pulmonary vein"}
         assert (out / f"{case.name}.ctbl").is_file() and (out / f"{case.name}.itksnap.txt").is_file()
     assert ("R", "A", "S") in codes and ("L", "P", "S") in codes
-    summary = json.loads((out / "predict_summary.json").read_text())
+    summary = json.loads((out / "predict_summary.json").read_text(encoding="utf-8"))
     assert summary["n_done"] == len(cases) and summary["n_failed"] == 0
 
 
@@ -75,7 +75,7 @@ def test_corrupt_case_is_reported_and_others_finish(run_dir: Path, tiny_benchmar
     assert "broken" in err and "good" not in err.replace("broken", "")
     assert (out / "good.nii.gz").is_file()
     assert not any(p.name.startswith("broken") for p in out.iterdir())  # no partial output of the bad case
-    summary = json.loads((out / "predict_summary.json").read_text())
+    summary = json.loads((out / "predict_summary.json").read_text(encoding="utf-8"))
     assert summary["done"] == ["good"] and list(summary["failed"]) == ["broken"]
 
 

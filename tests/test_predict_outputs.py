@@ -50,7 +50,7 @@ def test_dicom_input_with_meshes_report_and_dicom_seg(run_dir: Path, tiny_benchm
     pred = read_image(out)
     np.testing.assert_allclose(pred.affine, vol.affine, atol=1e-4)
     labels = np.asarray(pred.array)
-    meta = json.loads((tmp_path / "pred" / "case_meshes" / "case_meshes.json").read_text())
+    meta = json.loads((tmp_path / "pred" / "case_meshes" / "case_meshes.json").read_text(encoding="utf-8"))
     assert [c["label"] for c in meta["classes"]] == [int(v) for v in np.unique(labels) if v > 0]
     for c in meta["classes"]:
         assert c["volume_ml"] == pytest.approx((labels == c["label"]).sum() * np.prod(vol.spacing) / 1000)
@@ -81,13 +81,13 @@ def test_torchrun_two_ranks_each_case_once_and_resumable(run_dir: Path, tiny_ben
     assert done.returncode == 0, done.stderr[-3000:]
     names = sorted(c.name for c in Manifest.load(tiny_benchmark).cases)
     assert sorted(p.name[: -len(".nii.gz")] for p in out.glob("*.nii.gz")) == names
-    summary = json.loads((out / "predict_summary.json").read_text())
+    summary = json.loads((out / "predict_summary.json").read_text(encoding="utf-8"))
     assert sorted(summary["done"]) == names and summary["ranks"] == 2 and not summary["failed"]
-    per_rank = [json.loads((out / f"predict_summary.rank{r}.json").read_text())["done"] for r in (0, 1)]
+    per_rank = [json.loads((out / f"predict_summary.rank{r}.json").read_text(encoding="utf-8"))["done"] for r in (0, 1)]
     assert sorted(per_rank[0] + per_rank[1]) == names and not set(per_rank[0]) & set(per_rank[1])
     stamp = {p.name: p.stat().st_mtime_ns for p in out.glob("*.nii.gz")}
     again = subprocess.run(cmd, env=env, capture_output=True, encoding="utf-8", errors="replace", timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.nii.gz")} == stamp  # nothing redone
-    summary = json.loads((out / "predict_summary.json").read_text())
+    summary = json.loads((out / "predict_summary.json").read_text(encoding="utf-8"))
     assert not summary["done"] and sorted(summary["skipped"]) == names

@@ -51,7 +51,7 @@ def test_user_templates() -> None:
 
 
 def test_registry_errors() -> None:
-    assert available_text_encoders() == ["bert", "clip", "minilm", "precomputed"]
+    assert available_text_encoders() == ["bert", "clip", "minilm", "precomputed", "random"]
     with pytest.raises(ConfigError, match="unknown text encoder"):
         get_text_encoder("no-such-encoder")
     with pytest.raises(ConfigError, match="bert"):

@@ -31,7 +31,7 @@ def test_config_file_and_flags(tiny_cache: Path, tmp_path: Path, capsys: pytest.
     code = main(["train", "--config", str(cfg), "--data", str(tiny_cache), "--out", str(tmp_path / "run"),
                  "--epochs", "1", "--set", "augment.shift_prob=0", *TINY])
     assert code == 0
-    saved = (tmp_path / "run" / "config.yaml").read_text()
+    saved = (tmp_path / "run" / "config.yaml").read_text(encoding="utf-8")
     assert "preset: unet" in saved and "epochs: 1" in saved and "flip_prob: 0.0" in saved
     assert "shift_prob: 0" in saved
     assert "best val Dice" in capsys.readouterr().out
@@ -76,7 +76,7 @@ def test_torchrun_two_gloo_ranks(tiny_cache: Path, tmp_path: Path) -> None:
     done = subprocess.run(cmd, env=_env(), capture_output=True, encoding="utf-8", errors="replace", timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("best val Dice") == 1  # only rank 0 reports
-    log_text = (run / "train.log").read_text()
+    log_text = (run / "train.log").read_text(encoding="utf-8")
     assert log_text.count("epoch 1: loss") == 1 and log_text.count("epoch 2: loss") == 1  # only rank 0 writes
     rows = list(csv.DictReader((run / "log.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2"] and (run / "best.json").is_file()

@@ -56,7 +56,7 @@ def test_run_folder_holds_what_predict_needs(tiny_cache: Path, tmp_path: Path) -
     rows = list(csv.DictReader((run / "log.csv").open()))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert float(rows[0]["loss"]) > 0 and rows[0]["val_dice_left_pulmonary_artery"] != ""
-    assert json.loads((run / "prompts.json").read_text())["classes"][0] == "left pulmonary artery"
+    assert json.loads((run / "prompts.json").read_text(encoding="utf-8"))["classes"][0] == "left pulmonary artery"
     _, tensors, meta = read_checkpoint(run / "last")
     assert meta["extra"]["train"]["epoch"] == 1 and any(k.startswith("extra.optim.") for k in tensors)
     with pytest.raises(ConfigError, match="already holds a training run"):
@@ -67,7 +67,7 @@ def test_resume_reproduces_the_uninterrupted_run(tiny_cache: Path, tmp_path: Pat
     config = tiny_train_config(epochs=3)
     Trainer(config, tiny_cache, tmp_path / "full", progress=False).fit()
     Trainer(config, tiny_cache, tmp_path / "cut", progress=False).fit(stop_after=1)
-    assert json.loads((tmp_path / "cut" / "last.json").read_text())["extra"]["train"]["epoch"] == 0
+    assert json.loads((tmp_path / "cut" / "last.json").read_text(encoding="utf-8"))["extra"]["train"]["epoch"] == 0
     Trainer(config, tiny_cache, tmp_path / "cut", resume=True, progress=False).fit()
     _, full, _ = read_checkpoint(tmp_path / "full" / "last")
     _, cut, _ = read_checkpoint(tmp_path / "cut" / "last")
@@ -105,7 +105,7 @@ def test_three_class_mode_trains_two_channels(tiny_cache: Path, tmp_path: Path) 
     Trainer(tiny_train_config(epochs=1, label_mode="3class"), tiny_cache, run, progress=False).fit()
     config, _, _ = read_checkpoint(run / "best")
     assert config.num_classes == 2
-    assert json.loads((run / "prompts.json").read_text())["classes"] == ["pulmonary artery", "pulmonary vein"]
+    assert json.loads((run / "prompts.json").read_text(encoding="utf-8"))["classes"] == ["pulmonary artery", "pulmonary vein"]
 
 
 def test_tensorboard_option(tiny_cache: Path, tmp_path: Path) -> None:
@@ -118,3 +118,12 @@ def test_tensorboard_option(tiny_cache: Path, tmp_path: Path) -> None:
         return
     Trainer(tiny_train_config(epochs=1, tensorboard=True), tiny_cache, tmp_path / "tb", progress=False).fit()
     assert list((tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_resume_removes_temp_files_of_an_interrupted_write(tiny_cache: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    Trainer(tiny_train_config(epochs=1, val_every=0), tiny_cache, run, progress=False).fit()
+    stale = run / ".last.safetensors.k9x2.tmp.safetensors"
+    stale.write_bytes(b"half a checkpoint")
+    Trainer(tiny_train_config(epochs=2, val_every=0), tiny_cache, run, resume=True, progress=False).fit()
+    assert not stale.exists() and (run / "last.safetensors").is_file()

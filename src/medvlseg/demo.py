@@ -126,6 +126,6 @@ def run_demo(out: str | Path, config_path: Path | None = None, epochs: int | Non
     info = (f"{config.epochs} epochs × {config.steps_per_epoch} steps, patch {config.patch_size}³, batch "
             f"{config.batch_size}; best validation Dice {best} at epoch {result.best_epoch}; failed predictions: "
             f"{sorted(batch.failed) or 'none'}")
-    path = _report(out, evaluation.summary, timings, pngs, curve, (run / "config.yaml").read_text(), info,
+    path = _report(out, evaluation.summary, timings, pngs, curve, (run / "config.yaml").read_text(encoding="utf-8"), info,
                    preset)
     return DemoResult(path, evaluation.summary, timings)

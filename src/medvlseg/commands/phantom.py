@@ -22,6 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                    help="fixed voxel size in mm (in-plane SX = SY)")
     p.add_argument("--preview", action=argparse.BooleanOptionalAction, default=None,
                    help="write PNG previews (default: on for small, off otherwise)")
+    p.add_argument("--modality", default="ct", choices=["ct", "mri", "mixed"],
+                   help="ct; mri: MRI-like signal model of the same anatomy (pseudo-HU); mixed: alternating")
     p.set_defaults(func=run)
 
 
@@ -66,6 +68,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(out, f"--workers must be ≥ 1, got {args.workers}")
     config = get_preset(args.preset, **overrides)
     path = write_benchmark(out, config, seed=args.seed, workers=args.workers, preview=args.preview,
-                           name=args.preset)
+                           name=args.preset, modality=args.modality)
     print(path)
     return 0

@@ -20,6 +20,13 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     p.add_argument("-m", "--model", required=True, help="training run folder")
     p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
                    help="free-text class prompt (repeatable; one output label per prompt, in order)")
+    p.add_argument("--box", default=None, metavar="X0,Y0,Z0,X1,Y1,Z1",
+                   help="segevolution/segvol: box prompt, two opposite corners in voxel indices of the input "
+                        "file's own grid (single input; zoom-out–zoom-in inference)")
+    p.add_argument("--point", action="append", default=[], metavar="X,Y,Z,LABEL",
+                   help="segevolution/segvol: point prompt in input-file voxel indices, LABEL 1 positive or "
+                        "0 negative (repeatable)")
+    p.add_argument("--modality", default=None, help="segevolution: input modality (ct, mri); default ct")
     p.add_argument("--classes", type=int, choices=(3, 5), default=3, help="3: artery/vein; 5: left/right kept")
     p.add_argument("--probabilities", action="store_true", help="also write <case>_probabilities.nii.gz")
     p.add_argument("--tta", action="store_true", help="mirroring test-time augmentation over the 3 axes")
@@ -59,14 +66,21 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise InputError(args.model, f"--sw-batch-size must be ≥ 1, got {args.sw_batch_size}")
     if any(not t.strip() for t in args.prompt):
         raise InputError(args.model, "--prompt must not be empty")
-    if args.engine == "onnx" and (args.prompt or args.tta or args.patch_size):
-        raise InputError(args.model, "--engine onnx runs the exported fixed-window network: no --prompt, --tta "
-                                     "or --patch-size")
+    if args.engine == "onnx" and (args.prompt or args.tta or args.patch_size or args.box or args.point):
+        raise InputError(args.model, "--engine onnx runs the exported fixed-window network: no --prompt, --tta, "
+                                     "--patch-size, --box or --point")
+    from medvlseg.infer.spatial_prompts import parse_box, parse_point
+
+    box = parse_box(args.box, args.input) if args.box else None
+    points = tuple(parse_point(p, args.input) for p in args.point)
+    if (box or points) and not is_single_input(args.input):
+        raise InputError(args.input, "--box / --point need a single input image (their voxels are that file's)")
     return PredictOptions(
-        engine=args.engine, classes=args.classes, threshold=args.threshold, overlap=args.overlap, sw_batch_size=args.sw_batch_size,
-        tta=args.tta, fast=args.fast, device=args.device, min_component_mm3=args.min_component_mm3,
+        engine=args.engine, classes=args.classes, threshold=args.threshold, overlap=args.overlap,
+        sw_batch_size=args.sw_batch_size, tta=args.tta, fast=args.fast, device=args.device, min_component_mm3=args.min_component_mm3,
         lung_margin_mm=args.lung_margin_mm, probabilities=args.probabilities,
-        prompts=tuple(t.strip() for t in args.prompt), patch_size=args.patch_size,
+        prompts=tuple(t.strip() for t in args.prompt), patch_size=args.patch_size, box=box, points=points,
+        modality=args.modality,
     )
 
 
@@ -78,6 +92,15 @@ def extras_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg,
                       mesh_formats=mesh_formats(args.mesh_format), mesh_faces=args.mesh_faces,
                       mesh_smooth=args.mesh_smooth, mesh_coords=args.mesh_coords)
+
+
+def is_single_input(path: str) -> bool:
+    """True when INPUT names one image (file or DICOM folder), as `infer.batch.is_single` decides."""
+    from pathlib import Path
+
+    from medvlseg.infer.batch import is_single
+
+    return Path(path).exists() and is_single(Path(path))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -36,7 +36,7 @@ def _load_config(path: str | None):  # type: ignore[no-untyped-def]
     if path is None:
         return PreprocessConfig()
     try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise InputError(path, f"cannot read config: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:

@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     p.add_argument("--data", required=True, help="manifest JSON or preprocessed cache folder")
     p.add_argument("--out", required=True, help="run folder (checkpoints, logs, everything predict needs)")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last (config from RUN_DIR)")
-    p.add_argument("--preset", default=None, help="lacaf | universal | unet | medvlm")
+    p.add_argument("--preset", default=None, help="lacaf | universal | unet | medvlm | segvol | segevolution")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--steps-per-epoch", type=int, default=None, help="optimizer steps per epoch")
     p.add_argument("--patch-size", type=int, default=None, help="patch edge, voxels")

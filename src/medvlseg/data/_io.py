@@ -79,7 +79,7 @@ def load_cases(manifest: str | Path) -> list[Any]:
 def _load_cases_json(path: Path) -> list[SimpleCase]:
     """JSON fallback for the Decathlon-style manifest of docs/architecture.md."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(path, "manifest not found") from exc
     except (OSError, ValueError) as exc:

@@ -83,7 +83,7 @@ def _save_array(path: Path, array: np.ndarray) -> dict[str, Any]:
 def case_is_valid(case_dir: Path, fp: str, verify: bool = True) -> bool:
     """True if `case_dir` holds a finished case with fingerprint `fp` and intact arrays (size, checksum)."""
     try:
-        meta = json.loads((case_dir / "meta.json").read_text())
+        meta = json.loads((case_dir / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     if meta.get("fingerprint") != fp:
@@ -141,7 +141,7 @@ def write_index(out_dir: Path, config: PreprocessConfig, cases: list[SimpleCase]
         meta_path = Path(out_dir) / case.name / "meta.json"
         if case.name in failures or not meta_path.is_file():
             continue
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
         index.append({"case": case.name, "split": case.split, "annotated": case.annotated,
                       "annotated_flags": meta["annotated_flags"], "has_label": "label" in meta["arrays"],
                       "shape": meta["arrays"]["image"]["shape"], "spacing": meta["spacing"],
@@ -155,7 +155,7 @@ def _read_index(cache_dir: Path) -> dict[str, Any]:
     """Parsed CACHE/cache.json, or InputError naming it."""
     path = Path(cache_dir) / "cache.json"
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(path, "not a preprocessed cache (cache.json missing); run `medvlseg preprocess`") from exc
     except (OSError, ValueError) as exc:
@@ -179,7 +179,7 @@ def load_case(cache_dir: str | Path, name: str) -> CachedCase:
     """Load one cached case with memory-mapped arrays (read-only)."""
     case_dir = Path(cache_dir) / name
     try:
-        meta = json.loads((case_dir / "meta.json").read_text())
+        meta = json.loads((case_dir / "meta.json").read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(case_dir, "case not in the cache (meta.json missing)") from exc
     except ValueError as exc:

@@ -17,7 +17,7 @@ def plot_training_log(log_csv: str | Path, png: str | Path, title: str = "traini
     """Write a two-panel PNG (loss; validation Dice per class and mean) from a run's log.csv."""
     from matplotlib.figure import Figure
 
-    rows = list(csv.DictReader(Path(log_csv).open()))
+    rows = list(csv.DictReader(Path(log_csv).open(encoding="utf-8")))
     epochs = [int(r["epoch"]) for r in rows]
     fig = Figure(figsize=(10, 3.6))
     ax_loss, ax_dice = fig.subplots(1, 2)

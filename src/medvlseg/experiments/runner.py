@@ -109,7 +109,7 @@ def run_one(arm: Arm, seed: int, budget: Budget, manifest: Path, cache: Path, wo
     key = run_key(cfg, budget)
     record_path = results / "runs" / key / f"seed{seed}.json"
     if record_path.is_file():
-        record = json.loads(record_path.read_text())
+        record = json.loads(record_path.read_text(encoding="utf-8"))
         return {**record, "arm": arm.name}
     run = work / "runs" / key / f"seed{seed}"
     log.info("%s seed %d: training %s", arm.name, seed, run)

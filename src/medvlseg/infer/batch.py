@@ -126,4 +126,4 @@ def run_batch(predict: Callable[[Path, Path], object], items: Sequence[BatchItem
 
 def load_summary(out_dir: str | Path) -> dict:
     """Read a batch summary JSON written by `run_batch`."""
-    return json.loads((Path(out_dir) / SUMMARY_NAME).read_text())
+    return json.loads((Path(out_dir) / SUMMARY_NAME).read_text(encoding="utf-8"))

@@ -63,7 +63,7 @@ class OnnxNet(torch.nn.Module):
         meta_path = path.with_name(path.name + ".json")
         if not path.is_file() or not meta_path.is_file():
             raise CheckpointError(path, "no ONNX export here; run `medvlseg export RUN_DIR --format onnx` first")
-        self.meta = json.loads(meta_path.read_text())
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads

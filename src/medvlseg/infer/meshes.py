@@ -74,7 +74,7 @@ def label_names(label_path: Path, values: Sequence[int]) -> dict[int, str]:
 
     side = sidecar_paths(label_path)["json"]
     if side.is_file():
-        labels = json.loads(side.read_text()).get("labels", {})
+        labels = json.loads(side.read_text(encoding="utf-8")).get("labels", {})
         return {int(k): str(v) for k, v in labels.items() if int(k) > 0}
     names = CLASSES_3 if max(values, default=0) <= 2 else CLASSES_5
     return {v: names[v - 1] if v - 1 < len(names) else f"label {v}" for v in values}

@@ -57,6 +57,9 @@ class PredictOptions:
     patch_size: int | None = None  # sliding window edge, voxels (None: the run's training patch size)
     checkpoint: str = "best"  # run checkpoint stem (falls back to "last")
     engine: str = "torch"  # torch | onnx (RUN/model.onnx from `medvlseg export`, CPU)
+    box: tuple[float, ...] | None = None  # x0,y0,z0,x1,y1,z1 in input-file voxels (segevolution/segvol)
+    points: tuple[tuple[float, float, float, int], ...] = ()  # (x, y, z, label 1/0) in input-file voxels
+    modality: str | None = None  # input modality for modality-routed models (segevolution); None: "ct"
 
     def effective(self) -> PredictOptions:
         """Options with --fast applied (no TTA, overlap 0.25)."""
@@ -91,7 +94,7 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], list[str] | None]:
     if not cfg_path.is_file():
         raise CheckpointError(cfg_path, "run config not found (is this a training run folder?)")
     try:
-        config = yaml.safe_load(cfg_path.read_text()) or {}
+        config = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise CheckpointError(cfg_path, f"cannot read run config: {exc}") from exc
     if not isinstance(config, dict):
@@ -100,7 +103,7 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], list[str] | None]:
     prompts_path = run_dir / "prompts.json"
     if prompts_path.is_file():
         try:
-            data = json.loads(prompts_path.read_text())
+            data = json.loads(prompts_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CheckpointError(prompts_path, f"cannot read prompts: {exc}") from exc
         raw = data.get("classes") if isinstance(data, dict) else None
@@ -136,6 +139,10 @@ class Predictor:
         self.roi = window_size(edges, int(getattr(model, "size_divisor", 1)))
         self.text_embeddings = text_embeddings
         self.prompted = prompted or text_embeddings is not None  # outputs are free-text prompts, not the classes
+        if self.options.modality is not None or self.options.box or self.options.points:
+            from medvlseg.infer.prompted import check_prompt_support
+
+            check_prompt_support(self.model, self.options)
 
     @classmethod
     def from_run(cls, run_dir: str | Path, options: PredictOptions | None = None,
@@ -203,11 +210,16 @@ class Predictor:
         prep = preprocess_image(volume, self.preprocess, where=where)
         times["preprocess"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        probs = sliding_probabilities(
-            self.model, torch.from_numpy(np.ascontiguousarray(prep.image)), self.roi, self.activation,
-            overlap=self.options.overlap, sw_batch_size=self.options.sw_batch_size, tta=self.options.tta,
-            text_embeddings=self.text_embeddings, device=self.device,
-        ).numpy()  # (K', X, Y, Z)
+        if self.options.box or self.options.points:  # SegVol zoom-out–zoom-in with box/point prompts
+            from medvlseg.infer.prompted import prompted_volume_probabilities
+
+            probs = prompted_volume_probabilities(self, volume, prep.image, where)
+        else:
+            probs = sliding_probabilities(
+                self.model, torch.from_numpy(np.ascontiguousarray(prep.image)), self.roi, self.activation,
+                overlap=self.options.overlap, sw_batch_size=self.options.sw_batch_size, tta=self.options.tta,
+                text_embeddings=self.text_embeddings, device=self.device,
+            ).numpy()  # (K', X, Y, Z)
         times["inference"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         labels, fg = self._labels(probs)

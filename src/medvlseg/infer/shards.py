@@ -50,7 +50,7 @@ def merge_reports(out_dir: Path, world_size: int) -> BatchReport:
     """Combine the per-rank summaries into one report."""
     merged = BatchReport()
     for rank in range(world_size):
-        data = json.loads((out_dir / f"predict_summary.rank{rank}.json").read_text())
+        data = json.loads((out_dir / f"predict_summary.rank{rank}.json").read_text(encoding="utf-8"))
         merged.done += data["done"]
         merged.skipped.update(data["skipped"])
         merged.failed.update(data["failed"])

@@ -79,7 +79,7 @@ class Manifest:
         if not path.is_file():
             raise InputError(path, "manifest not found" if not path.exists() else "manifest is not a file")
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise InputError(path, f"cannot read manifest: {exc}") from exc
         if not isinstance(data, dict):

@@ -55,6 +55,34 @@ def unet(light: bool = False, num_classes: int = 4, text_dim: int = 512, in_chan
     )
 
 
+def _segevo(name: str, light: bool, num_classes: int, text_dim: int, in_channels: int, moa: bool,
+            priors: bool) -> ModelConfig:
+    """ModelConfig of the `segevolution` architecture (seed 004) with MoA / context priors on or off."""
+    from dataclasses import replace
+
+    from medvlseg.models.segevolution.options import FULL, LIGHT
+
+    opts = replace(LIGHT if light else FULL, moa=moa, priors=priors)
+    return ModelConfig(
+        preset=name, architecture="segevolution", options=opts.to_dict(), in_channels=in_channels,
+        num_classes=num_classes, text_dim=text_dim, embed_dim=opts.decoder_dim, text_adapter="none",
+        image_adapter="none", fusion="none", head="mask_decoder",
+    )
+
+
+@PRESETS.register("segevolution")
+def segevolution(light: bool = False, num_classes: int = 4, text_dim: int = 512, in_channels: int = 2) -> ModelConfig:
+    """SegEVOLution (seed 004): SegVol-style ViT + prompts + mask decoder, top-1 MoA (CT identity, MRI LoRA),
+    context priors with posterior prototypes. light: patch 8, width 96, depth 4; full: patch 16, 768, 12."""
+    return _segevo("segevolution", light, num_classes, text_dim, in_channels, moa=True, priors=True)
+
+
+@PRESETS.register("segvol")
+def segvol(light: bool = False, num_classes: int = 4, text_dim: int = 512, in_channels: int = 2) -> ModelConfig:
+    """SegVol baseline of seed 004: the `segevolution` model without Mixture-of-Adapters and context priors."""
+    return _segevo("segvol", light, num_classes, text_dim, in_channels, moa=False, priors=False)
+
+
 def get_preset(name: str, light: bool = False, **overrides: Any) -> ModelConfig:
     """ModelConfig of preset `name`; `overrides` are dotted keys, e.g. {"backbone.width": 0.5, "num_classes": 2}."""
     config = PRESETS.build(name, light=light)

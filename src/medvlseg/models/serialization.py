@@ -77,7 +77,7 @@ def _read_meta(json_path: Path) -> dict[str, Any]:
     if not json_path.is_file():
         raise CheckpointError(json_path, "checkpoint config not found")
     try:
-        meta = json.loads(json_path.read_text())
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CheckpointError(json_path, f"not valid JSON: {exc}") from exc
     found = meta.get("format") if isinstance(meta, dict) else None

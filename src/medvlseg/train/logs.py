@@ -30,7 +30,7 @@ class EpochLog:
         """Rows written so far (empty when the file does not exist)."""
         if not self.path.is_file():
             return []
-        return list(csv.DictReader(io.StringIO(self.path.read_text())))
+        return list(csv.DictReader(io.StringIO(self.path.read_text(encoding="utf-8"))))
 
     def write(self, rows: Sequence[dict]) -> None:
         """Replace the file with `rows` (missing values written empty)."""

@@ -79,8 +79,14 @@ class EpochSampler(Sampler[int]):
         return self.length
 
 
+def case_modality(case: CachedCase) -> str:
+    """The case's modality from its manifest meta (`meta.modality`, e.g. "mri" for MRI-like phantoms), else "ct"."""
+    case_meta = (case.meta or {}).get("case_meta") or {}
+    return str(case_meta.get("modality", "ct")).lower()
+
+
 class PatchDataset(Dataset):
-    """Item g → {"image": (C, p, p, p) float32, "label": (p, p, p) int64, "annotated": bool[K]}."""
+    """Item g → {"image": (C, p, p, p) float32, "label": (p, p, p) int64, "annotated": bool[K], "modality": str}."""
 
     def __init__(self, cache_dir: str | Path, names: Sequence[str], patch_size: int, pos_ratio: float,
                  augment: AugmentConfig | None, label_mode: str = "5class", seed: int = 0, rank: int = 0) -> None:
@@ -142,4 +148,4 @@ class PatchDataset(Dataset):
             item = self._augment(item)
         return {"image": torch.as_tensor(item["image"]).float().contiguous(),
                 "label": torch.as_tensor(item["label"])[0].long().contiguous(),
-                "annotated": torch.from_numpy(annotated)}
+                "annotated": torch.from_numpy(annotated), "modality": case_modality(case)}

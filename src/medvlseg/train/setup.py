@@ -118,4 +118,4 @@ def write_run_files(run_dir: Path, config: TrainConfig, cache: Path, encoder_cfg
 
 def read_prompts(run_dir: Path) -> dict:
     """The run's prompts.json."""
-    return json.loads((run_dir / "prompts.json").read_text())
+    return json.loads((run_dir / "prompts.json").read_text(encoding="utf-8"))

@@ -31,6 +31,7 @@ from medvlseg.train.losses import partial_label_loss
 from medvlseg.train.sampling import EpochSampler, PatchDataset
 from medvlseg.train.setup import build_run_model, class_list, resolve_cache, training_cases, write_run_files
 from medvlseg.train.validation import validate
+from medvlseg.utils.atomic import remove_stale_temps
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,9 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model, encoder_cfg, emb = build_run_model(cfg, in_channels)
         if self.info.is_main:
+            if self.resume:  # a kill -9 during a checkpoint write leaves its temp file behind
+                for tmp in remove_stale_temps(self.run_dir):
+                    log.warning("removed %s, left by an interrupted write", tmp.name)
             write_run_files(self.run_dir, cfg, self.cache, encoder_cfg, emb)
             self._add_file_log()
         self.model.to(self.device)
@@ -107,7 +111,9 @@ class Trainer:
         self.net = self.model
         if self.info.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+            unused = bool(getattr(self.model, "ddp_find_unused_parameters", False))
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids,
+                                                                 find_unused_parameters=unused)
         self.sampler = EpochSampler(cfg.steps_per_epoch * cfg.batch_size)
         dataset = PatchDataset(self.cache, self.train_names, cfg.patch_size, cfg.pos_ratio, cfg.augment,
                                cfg.label_mode, cfg.seed, self.info.rank)
@@ -137,8 +143,12 @@ class Trainer:
         label = batch["label"].to(self.device, non_blocking=True)
         annotated = batch["annotated"].to(self.device, non_blocking=True)
         ctx = torch.autocast(self.device.type, dtype=self.amp) if self.amp else nullcontext()
+        # models that route by modality (segevolution) get each patch's modality from its case meta
+        kwargs = {"modality": list(batch["modality"])} if getattr(self.model, "accepts_modality", False) else {}
+        if hasattr(self.model, "training_prompts"):  # segevolution: box/point prompts drawn from the labels
+            kwargs.update(self.model.training_prompts(label, self.config.seed, step))
         with ctx:
-            logits = self.net(image)
+            logits = self.net(image, **kwargs)
         loss = partial_label_loss(logits.float(), label, annotated, self.model.activation)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:

@@ -12,6 +12,7 @@ from medvlseg.data.cache import load_case
 from medvlseg.data.labels import to_three_class
 from medvlseg.eval.metrics import dice
 from medvlseg.infer.sliding import sliding_probabilities
+from medvlseg.train.sampling import case_modality
 
 
 def class_masks(probs: np.ndarray, activation: str, threshold: float = 0.5) -> np.ndarray:
@@ -28,13 +29,15 @@ def validate(model: torch.nn.Module, cache_dir: Path, names: Sequence[str], roi:
     """Mean Dice per class over the validation cases (K,), NaN for a class no case annotates."""
     k = model.config.num_classes
     totals, counts = np.zeros(k), np.zeros(k)
-    was_training = model.training
+    was_training, was_modality = model.training, getattr(model, "modality", None)
     model.eval()
     try:
         for name in names:
             case = load_case(cache_dir, name)
             if case.label is None:
                 continue
+            if getattr(model, "accepts_modality", False):
+                model.modality = case_modality(case)  # segevolution: MoA gate and modality priors
             probs = sliding_probabilities(model, torch.from_numpy(np.array(case.image)), roi, model.activation,
                                           overlap=overlap, sw_batch_size=sw_batch_size, device=device).numpy()
             masks = class_masks(probs, model.activation)
@@ -48,5 +51,7 @@ def validate(model: torch.nn.Module, cache_dir: Path, names: Sequence[str], roi:
                     counts[c] += 1
     finally:
         model.train(was_training)
+        if getattr(model, "accepts_modality", False):
+            model.modality = was_modality
     with np.errstate(invalid="ignore"):
         return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)

@@ -36,9 +36,19 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
 def write_text(path: str | Path, text: str) -> None:
     """Write a text file atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json(path: str | Path, obj: Any, indent: int = 2) -> None:
     """Write a JSON file atomically (sorted keys are not forced, so order is the caller's)."""
     write_text(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete temporary files `atomic_path` left in `folder` when its process was killed (e.g. kill -9)."""
+    removed = []
+    for tmp in Path(folder).glob(".*.tmp*"):
+        if tmp.is_file():
+            tmp.unlink()
+            removed.append(tmp)
+    return removed

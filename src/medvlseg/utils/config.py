@@ -99,7 +99,7 @@ def load(cls: type[T], path: str | Path) -> T:
     """Read dataclass `cls` from a YAML or JSON file (errors name the file)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise InputError(path, f"cannot read config: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:

@@ -14,10 +14,12 @@ import numpy as np
 
 from medvlseg.data.phantom.generator import PhantomCase, generate_case
 from medvlseg.data.phantom.presets import PhantomConfig, get_preset
+from medvlseg.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 LABELS = {"0": "background", "1": "pulmonary artery", "2": "pulmonary vein"}
+BENCHMARK_MODALITIES = ("ct", "mri", "mixed")
 
 
 @dataclass
@@ -29,10 +31,18 @@ class CasePlan:
     seed: int
     contrast: bool
     annotated: str  # "both", "left" or "right"
+    modality: str = "ct"  # "ct" or "mri" (MRI-like, phantom.mri)
 
 
-def plan_cases(config: PhantomConfig, seed: int) -> list[CasePlan]:
-    """Deterministic per-case seeds, splits, contrast phases (≥ half non-contrast) and annotated sides."""
+def case_modality(modality: str, index: int) -> str:
+    """Modality of case `index`: "ct", "mri", or for "mixed" alternating CT (even) and MRI-like (odd)."""
+    if modality not in BENCHMARK_MODALITIES:
+        raise ConfigError(f"phantom modality must be one of {BENCHMARK_MODALITIES}, got {modality!r}")
+    return ("ct", "mri")[index % 2] if modality == "mixed" else modality
+
+
+def plan_cases(config: PhantomConfig, seed: int, modality: str = "ct") -> list[CasePlan]:
+    """Deterministic per-case seeds, splits, contrast phases (≥ half non-contrast), annotated sides, modality."""
     rng = np.random.default_rng(seed)
     splits = ["training"] * config.n_train + ["validation"] * config.n_val + ["test"] * config.n_test
     n = len(splits)
@@ -49,7 +59,8 @@ def plan_cases(config: PhantomConfig, seed: int) -> list[CasePlan]:
         annotated = "both"
         if split == "training" and i not in train_full:
             annotated = "left" if rng.uniform() < 0.5 else "right"
-        plans.append(CasePlan(f"case_{i:03d}", split, seeds[i], bool(contrast[i]), annotated))
+        plans.append(CasePlan(f"case_{i:03d}", split, seeds[i], bool(contrast[i]), annotated,
+                              case_modality(modality, i)))
     return plans
 
 
@@ -70,7 +81,7 @@ def save_volume(path: Path, array: np.ndarray, affine: np.ndarray, orientation: 
 
 def build_case(out_dir: Path, config: PhantomConfig, plan: CasePlan, preview: bool) -> dict:
     """Generate and write one case; return its manifest entry (paths relative to out_dir)."""
-    case = generate_case(config, plan.seed, contrast=plan.contrast)
+    case = generate_case(config, plan.seed, contrast=plan.contrast, modality=plan.modality)
     orient = case.meta["orientation"]
     image_rel, label_rel = f"images/{plan.name}.nii.gz", f"labels/{plan.name}.nii.gz"
     lung_rel = f"lungs/{plan.name}.nii.gz"
@@ -81,6 +92,7 @@ def build_case(out_dir: Path, config: PhantomConfig, plan: CasePlan, preview: bo
         from medvlseg.data.phantom.preview import write_preview
 
         title = f"{plan.name} ({plan.split}, annotated={plan.annotated}, contrast={plan.contrast})"
+        title += "" if plan.modality == "ct" else f" {plan.modality.upper()}-like"
         write_preview(out_dir / "previews" / f"{plan.name}.png", case.image, annotate(case, plan.annotated),
                       case.airway, case.spacing, title)
     meta = {k: v for k, v in case.meta.items() if k != "timing_s"}
@@ -90,8 +102,12 @@ def build_case(out_dir: Path, config: PhantomConfig, plan: CasePlan, preview: bo
 
 
 def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig = "small", seed: int = 0,
-                    workers: int = 1, preview: bool | None = None, name: str | None = None) -> Path:
-    """Generate every case of `preset` (a name or a config) into out_dir, write `dataset.json`, return its path."""
+                    workers: int = 1, preview: bool | None = None, name: str | None = None,
+                    modality: str = "ct") -> Path:
+    """Generate every case of `preset` (a name or a config) into out_dir, write `dataset.json`, return its path.
+
+    `modality`: "ct" (default), "mri" (MRI-like phantoms, pseudo-HU) or "mixed" (alternating); each non-CT case
+    records `modality` in its manifest `meta` (CT cases and CT manifests are unchanged)."""
     from tqdm import tqdm
 
     config = get_preset(preset) if isinstance(preset, str) else preset
@@ -99,7 +115,7 @@ def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig = "small", 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     preview = config.preview if preview is None else preview
-    plans = plan_cases(config, seed)
+    plans = plan_cases(config, seed, modality)
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(build_case, out_dir, config, p, preview) for p in plans]
@@ -110,9 +126,14 @@ def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig = "small", 
 
     cases = [Case(name=e["case"], split=e["_split"], image=out_dir / e["image"], label=out_dir / e["label"],
                   annotated=e["annotated"], meta=e["meta"]) for e in entries]
-    manifest = Manifest(cases=cases, name=f"phantom-{name}", labels=dict(LABELS),
-                        description=f"synthetic chest CT, pulmonary artery/vein phantom (preset {name}, seed {seed})",
-                        extra={"phantom": {"preset": name, "seed": seed, "config": asdict(config)}})
+    phantom = {"preset": name, "seed": seed, "config": asdict(config)}
+    kind = {"ct": "CT", "mri": "MRI-like", "mixed": "CT+MRI-like"}[modality]
+    if modality != "ct":
+        phantom["modality"] = modality
+    manifest = Manifest(cases=cases, name=f"phantom-{name}", labels=dict(LABELS), modality=kind,
+                        description=f"synthetic chest {'CT' if modality == 'ct' else kind}, pulmonary artery/vein "
+                                    f"phantom (preset {name}, seed {seed})",
+                        extra={"phantom": phantom})
     path = manifest.save(out_dir / "dataset.json")
     log.info("wrote %d phantom cases to %s", len(entries), out_dir)
     return path

@@ -18,6 +18,7 @@ import numpy as np
 from medvlseg.data.phantom.airways import GrowthParams, Tree
 from medvlseg.data.phantom.anatomy import Anatomy, make_anatomy
 from medvlseg.data.phantom.intensity import blur_and_noise, draw_hu, render_anatomy
+from medvlseg.data.phantom.mri import MODALITIES, bias_and_rician, draw_signal, signal_table
 from medvlseg.data.phantom.presets import PhantomConfig
 from medvlseg.data.phantom.raster import Grid, Painter, segments_of
 from medvlseg.data.phantom.vessels import WALL, LungTrees, grow_lung
@@ -119,8 +120,14 @@ def side_map(label: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return side
 
 
-def generate_case(config: PhantomConfig, seed: int, contrast: bool | None = None) -> PhantomCase:
-    """Generate one phantom chest CT (HU, mm) deterministically from `seed`; `contrast` forces the phase."""
+def generate_case(config: PhantomConfig, seed: int, contrast: bool | None = None,
+                  modality: str = "ct") -> PhantomCase:
+    """Generate one phantom chest CT (HU, mm) deterministically from `seed`; `contrast` forces the phase.
+
+    `modality="mri"` renders the same anatomy, labels and orientation as the CT of this seed with the MRI-like
+    signal model of `phantom.mri` (pseudo-HU); the CT default draws exactly what it always drew."""
+    if modality not in MODALITIES:
+        raise ValueError(f"phantom modality must be one of {MODALITIES}, got {modality!r}")
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     grid, scale = make_grid(config, rng)
@@ -133,17 +140,26 @@ def generate_case(config: PhantomConfig, seed: int, contrast: bool | None = None
     lungs = [grow_lung(anat, side, params, config.max_points, ratio, rng) for side in (1, 2)]
     t1 = time.perf_counter()
     hu = draw_hu(config, rng, contrast)
-    background, lung = render_anatomy(anat, grid, hu, rng)
+    mri_rng = np.random.default_rng([seed, 4]) if modality == "mri" else None
+    signal = draw_signal(mri_rng) if mri_rng is not None else None
+    table = signal_table(signal) if signal is not None else hu
+    background, lung = render_anatomy(anat, grid, table, rng)
     airway_min = max(0.75 * scale * config.radius_boost, 0.45 * min_sp)
     ids, outer, lumen = paint_tubes(grid, anat, lungs, airway_min)
     t2 = time.perf_counter()
-    clean, label = compose(background, ids, outer, lumen, hu)
-    image, blur = blur_and_noise(clean, grid.spacing, config, hu, rng)
+    clean, label = compose(background, ids, outer, lumen, table)
+    if signal is None:
+        image, blur = blur_and_noise(clean, grid.spacing, config, hu, rng)
+    else:  # same blur and random draws as the CT (noise zeroed), then bias field + Rician noise
+        image, blur = blur_and_noise(clean, grid.spacing, config, {**table, "noise_sigma": 0.0}, rng)
+        image = bias_and_rician(image, grid.spacing, signal, mri_rng)
     image = np.clip(np.rint(image), -1024, 3071).astype(np.int16)
     orientation = str(config.orientations[int(rng.integers(len(config.orientations)))])
     meta = {"seed": int(seed), "contrast": hu["contrast"], "hu": hu, "orientation": orientation,
             "anatomy_scale": scale, "murray_gamma": params.gamma, "artery_airway_ratio": ratio,
             "stop_radius_mm": params.stop_radius, **blur}
+    if signal is not None:
+        meta.update(modality="mri", mri_signal=signal)
     t3 = time.perf_counter()
     meta["timing_s"] = {"trees": t1 - t0, "raster": t2 - t1, "image": t3 - t2}
     log.debug("phantom seed %d: trees %.2fs raster %.2fs image %.2fs", seed, t1 - t0, t2 - t1, t3 - t2)
