@@ -29,7 +29,10 @@ for stage in $STAGES; do
   case $stage in
     setup)
       test -x "$NNVENV/bin/python" || python3 -m venv "$NNVENV"
-      "$NNVENV/bin/python" -m pip install -q --disable-pip-version-check "torch==2.13.0" "nnunetv2==2.8.1" ;;
+      "$NNVENV/bin/python" -m pip install -q --disable-pip-version-check "torch==2.13.0" "nnunetv2==2.8.1"
+      # timm pulls PyPI's torchvision, built against CUDA torch: its operators fail to register against the CPU
+      # torch ("operator torchvision::nms does not exist") and break nnU-Net's imports. nnU-Net never uses it.
+      "$NNVENV/bin/python" -m pip uninstall -y -q torchvision ;;
     convert)
       test -f "$DATA" || .venv/bin/medvlseg phantom --out "$(dirname "$DATA")" --preset "$PHANTOM" --seed 0
       .venv/bin/python -c "from medvlseg.experiments.nnunet import convert; print(convert('$DATA', '$nnUNet_raw', $DID))" ;;
