@@ -14,6 +14,7 @@ from torch import nn
 
 from medvlseg.errors import ConfigError
 from medvlseg.models.config import ModelConfig
+from medvlseg.models.contract import ModelContract
 from medvlseg.models.registry import ARCHITECTURES, BACKBONES, FUSIONS, HEADS, IMAGE_ADAPTERS, TEXT_ADAPTERS
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 NONE = "none"
 
 
-class SegModel(nn.Module):
+class SegModel(ModelContract, nn.Module):
     """image (B, C_in, X, Y, Z) → logits (B, K, X, Y, Z) (sigmoid) or (B, K+1, X, Y, Z) (softmax)."""
 
     def __init__(
@@ -53,14 +54,6 @@ class SegModel(nn.Module):
         """True when the output classes come from text embeddings (dynamic head)."""
         return self.fusion is not None
 
-    def set_class_embeddings(self, embeddings: torch.Tensor) -> None:
-        """Store frozen class embeddings (K, E) (one row per trained class) in the checkpointed buffer."""
-        expected = tuple(self.class_embeddings.shape)
-        if tuple(embeddings.shape) != expected:
-            raise ValueError(f"class embeddings must have shape {expected}, got {tuple(embeddings.shape)}")
-        with torch.no_grad():
-            self.class_embeddings.copy_(embeddings.detach().to(self.class_embeddings))
-
     def encode_text(self, text_embeddings: torch.Tensor | None = None) -> torch.Tensor:
         """Frozen embeddings (K, E) (default: the stored buffer) → adapted text features (K, D)."""
         text = self.class_embeddings if text_embeddings is None else text_embeddings
@@ -83,12 +76,6 @@ class SegModel(nn.Module):
         h_v = self.image_adapter(bottleneck)  # (B, D)
         fused = self.fusion(h_t, h_v)  # (B, K, D_fused)
         return self.head(features, fused)  # (B, K, X, Y, Z)
-
-    def parameter_counts(self) -> dict[str, int]:
-        """Number of trainable and frozen parameters (class_embeddings count only when learned)."""
-        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
-        return {"trainable": trainable, "frozen": frozen}
 
 
 def _freeze(model: nn.Module, prefixes: list[str]) -> None:

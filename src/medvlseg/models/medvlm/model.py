@@ -21,6 +21,7 @@ from torch import nn
 
 from medvlseg.errors import CheckpointError, ConfigError
 from medvlseg.models.config import ModelConfig
+from medvlseg.models.contract import ModelContract
 from medvlseg.models.medvlm.decoder import MaskDecoder
 from medvlseg.models.medvlm.encoders import LORA_KEY, ImageEncoder, TextEncoder, fingerprint
 from medvlseg.models.medvlm.mixer import FeatureMixer
@@ -36,7 +37,7 @@ def default_prompts(k: int) -> list[str]:
     return list(CLASSES_5) if k == 4 else list(CLASSES_3) if k == 2 else [f"class {i + 1}" for i in range(k)]
 
 
-class MedVLM(nn.Module):
+class MedVLM(ModelContract, nn.Module):
     """image (B, C_in, X, Y, Z) in [0, 1] → logits (B, K, X, Y, Z); X, Y multiples of the ViT patch (voxels)."""
 
     activation = "sigmoid"
@@ -70,20 +71,7 @@ class MedVLM(nn.Module):
         self.register_state_dict_post_hook(_drop_sourced)
         self.register_load_state_dict_post_hook(_after_load)
 
-    # ------------------------------------------------------------------------------------------ contract
-    def set_class_embeddings(self, embeddings: torch.Tensor) -> None:
-        """Store the frozen pooled prompt embeddings (K, E) (kept for the contract; the model re-encodes tokens)."""
-        expected = tuple(self.class_embeddings.shape)
-        if tuple(embeddings.shape) != expected:
-            raise ValueError(f"class embeddings must have shape {expected}, got {tuple(embeddings.shape)}")
-        self.class_embeddings.copy_(embeddings.detach().to(self.class_embeddings))
-
-    def parameter_counts(self) -> dict[str, int]:
-        """Number of trainable and frozen parameters (buffers not counted)."""
-        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
-        return {"trainable": trainable, "frozen": frozen}
-
+    # ---------------------------------------------- contract (set_class_embeddings, parameter_counts: ModelContract)
     def parameter_groups(self) -> dict[str, int]:
         """Trainable parameters per part: LoRA (image, text), projections, mixer, decoder, class queries."""
         groups: dict[str, int] = {}

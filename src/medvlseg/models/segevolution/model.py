@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from medvlseg.models.config import ModelConfig
+from medvlseg.models.contract import ModelContract
 from medvlseg.models.registry import ARCHITECTURES
 from medvlseg.models.segevolution.decoder import MaskDecoder
 from medvlseg.models.segevolution.moa import ModalityGate, set_routes
@@ -27,7 +28,7 @@ from medvlseg.models.segevolution.train_prompts import training_prompts
 from medvlseg.models.segevolution.vit import ViTEncoder3d
 
 
-class SegEvolution(nn.Module):
+class SegEvolution(ModelContract, nn.Module):
     """image (B, C_in, X, Y, Z) + K text prompts [+ box/point prompts] → mask logits (B, K, X, Y, Z)."""
 
     accepts_modality = True  # the trainer passes each patch's modality (case meta) as `modality=`
@@ -58,19 +59,6 @@ class SegEvolution(nn.Module):
     def text_conditioned(self) -> bool:
         """Always True: every output mask answers one text prompt."""
         return True
-
-    def set_class_embeddings(self, embeddings: torch.Tensor) -> None:
-        """Store frozen class embeddings (K, E) (one row per trained class) in the checkpointed buffer."""
-        expected = tuple(self.class_embeddings.shape)
-        if tuple(embeddings.shape) != expected:
-            raise ValueError(f"class embeddings must have shape {expected}, got {tuple(embeddings.shape)}")
-        self.class_embeddings.copy_(embeddings.detach().to(self.class_embeddings))
-
-    def parameter_counts(self) -> dict[str, int]:
-        """Number of trainable and frozen parameters (buffers not counted)."""
-        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
-        return {"trainable": trainable, "frozen": frozen}
 
     def training_prompts(self, label: torch.Tensor, seed: int, step: int) -> dict[str, torch.Tensor]:
         """Box/point prompt kwargs drawn from a training label (B, X, Y, Z) for `spatial_prompt_prob` of the
