@@ -29,10 +29,16 @@ for stage in $STAGES; do
   case $stage in
     setup)
       test -x "$NNVENV/bin/python" || python3 -m venv "$NNVENV"
-      "$NNVENV/bin/python" -m pip install -q --disable-pip-version-check "torch==2.13.0" "nnunetv2==2.8.1"
-      # timm pulls PyPI's torchvision, built against CUDA torch: its operators fail to register against the CPU
-      # torch ("operator torchvision::nms does not exist") and break nnU-Net's imports. nnU-Net never uses it.
-      "$NNVENV/bin/python" -m pip uninstall -y -q torchvision ;;
+      # nnU-Net's trainer imports timm, which imports torchvision; the registry's torchvision is built against
+      # the registry's (CUDA) torch, and next to a CPU-only torch build (what pip picks here from a local wheel)
+      # its operators fail to register. So this venv takes the registry's own torch (--isolated: no local
+      # wheels); it runs on CPUs too (a large download, ~3 GB).
+      "$NNVENV/bin/python" -c "import torch, torchvision" 2>/dev/null || {
+        "$NNVENV/bin/python" -m pip uninstall -y -q torch torchvision || true
+        "$NNVENV/bin/python" -m pip --isolated install -q --cert "${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}" \
+          "torch==2.13.0" "torchvision==0.28.0"; }
+      "$NNVENV/bin/python" -m pip install -q --disable-pip-version-check "nnunetv2==2.8.1"
+      "$NNVENV/bin/python" -c "import torchvision, nnunetv2" ;;
     convert)
       test -f "$DATA" || .venv/bin/medvlseg phantom --out "$(dirname "$DATA")" --preset "$PHANTOM" --seed 0
       .venv/bin/python -c "from medvlseg.experiments.nnunet import convert; print(convert('$DATA', '$nnUNet_raw', $DID))" ;;
