@@ -48,6 +48,12 @@ def test_every_smoke_experiment_runs_and_reuses_runs(tmp_path: Path) -> None:
     again = main("table3_ablation", "T3", _script("table3_ablation").ARMS, [*common, "--seeds", "0", "1"])
     assert [r["metrics"] for r in again.runs] == [r["metrics"] for r in first.runs]
     assert [p.stat().st_mtime_ns for p in records] == stamps  # nothing retrained or rescored
+    partial = main("table2_half_labels", "T2", _script("table2_half_labels").ARMS,
+                   [*common, "--seeds", "0", "1", "--report-only"])
+    assert len(partial.runs) == 8 + 1  # seed 1 exists only for the arm table III shares (LACAF 5-class)
+    table2 = (results / "table2_half_labels.md").read_text(encoding="utf-8")
+    assert table2.count("(n=1)") >= 7 * 8 and "| lacaf 5class full + half | 0." in table2
+    assert len(list((work / "runs").glob("*/seed*/best.json"))) == 18  # reporting trained nothing
     md = (results / "table3_ablation.md").read_text(encoding="utf-8")
     assert "| UM + DA + AAP (LACAF) |" in md and "±" in md and "ΔDSC" in md
 

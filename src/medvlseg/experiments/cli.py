@@ -25,6 +25,8 @@ def parse(argv: Sequence[str] | None, description: str) -> argparse.Namespace:
     ap.add_argument("--work", default=None, help="phantoms, cache and run folders (default: experiments/work/BUDGET)")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="override the budget's seeds")
     ap.add_argument("--device", default=None, help="training device (auto | cpu | cuda)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="train nothing: tabulate the finished runs (a partial table shows n seeds per cell)")
     ap.add_argument("--no-progress", dest="progress", action="store_false")
     return ap.parse_args(argv)
 
@@ -42,7 +44,8 @@ def main(name: str, title: str, arms: Sequence[Arm], argv: Sequence[str] | None 
     work = Path(args.work) if args.work else REPO / "experiments" / "work" / budget.name
     default_results = REPO / "docs" / "results" if budget.name == "full" else work / "results"
     results = Path(args.results) if args.results else default_results
-    result = run_experiment(name, title, arms, budget, results, work, notes, progress=args.progress)
+    result = run_experiment(name, title, arms, budget, results, work, notes, progress=args.progress,
+                            report_only=args.report_only)
     print(f"{name}: {len(result.runs)} runs in {result.seconds:.0f} s → " + ", ".join(str(p) for p in result.files))
     sys.stdout.flush()
     return result

@@ -18,9 +18,9 @@ TABLE_METRICS = ("dice", "jaccard", "nsd", "hd95", "cldice")
 LABELS = {"dice": "DSC", "jaccard": "Jaccard", "nsd": "NSD@1mm", "hd95": "HD95 (mm)", "cldice": "clDice"}
 
 
-def aggregate(arm_names: Sequence[str], runs: Sequence[dict], metrics: Sequence[str] = (*TABLE_METRICS, "asd")
-              ) -> list[dict]:
-    """Rows {arm, class, metric, mean, std, n_seeds, values}: std is the sample std over seeds (0 for one seed)."""
+def aggregate(arm_names: Sequence[str], runs: Sequence[dict], metrics: Sequence[str] = (*TABLE_METRICS, "asd"),
+              n_expected: int | None = None) -> list[dict]:
+    """Rows {arm, class, metric, mean, std, n_seeds, n_expected, values}: std is the sample std over seeds."""
     rows = []
     for arm in arm_names:
         mine = sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"])
@@ -32,15 +32,16 @@ def aggregate(arm_names: Sequence[str], runs: Sequence[dict], metrics: Sequence[
                              "mean": float(finite.mean()) if finite.size else math.nan,
                              "std": float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
                              "n_seeds": int(finite.size), "seeds": [r["seed"] for r in mine],
+                             "n_expected": n_expected or len(mine),
                              "values": [None if v is None else round(float(v), 6) for v in vals]})
     return rows
 
 
 def _cell(row: dict) -> str:
-    """'0.712 ± 0.031' ('(n=k)' when only k seeds gave a finite value; '—' when none did)."""
+    """'0.712 ± 0.031' ('(n=k)' when only k of the seeds finished with a finite value; '—' when none did)."""
     if not row["n_seeds"]:
         return "—"
-    partial = f" (n={row['n_seeds']})" if row["n_seeds"] < len(row["values"]) else ""
+    partial = f" (n={row['n_seeds']})" if row["n_seeds"] < row.get("n_expected", len(row["values"])) else ""
     return f"{row['mean']:.3f} ± {row['std']:.3f}{partial}"
 
 
@@ -132,7 +133,7 @@ def plot(path: Path, title: str, arm_names: Sequence[str], rows: Sequence[dict])
 def write_table(name: str, title: str, arm_names: Sequence[str], runs: Sequence[dict], results: Path,
                 budget: Budget, notes: str = "") -> tuple[list[dict], list[Path]]:
     """Aggregate and write `<results>/<name>.csv`, `.md` and `.png`; returns (rows, paths)."""
-    rows = aggregate(arm_names, runs)
+    rows = aggregate(arm_names, runs, n_expected=len(budget.seeds))
     results.mkdir(parents=True, exist_ok=True)
     paths = [results / f"{name}.csv", results / f"{name}.md", results / f"{name}.png"]
     write_text(paths[0], to_csv(rows))

@@ -124,14 +124,29 @@ def run_one(arm: Arm, seed: int, budget: Budget, manifest: Path, cache: Path, wo
     return record
 
 
+def finished_record(arm: Arm, seed: int, budget: Budget, results: Path) -> dict | None:
+    """The metrics record of (arm, seed) when that run has finished, else None."""
+    key = run_key(arm_config(arm, budget, seed), budget)
+    path = results / "runs" / key / f"seed{seed}.json"
+    return {**json.loads(path.read_text(encoding="utf-8")), "arm": arm.name} if path.is_file() else None
+
+
 def run_experiment(name: str, title: str, arms: Sequence[Arm], budget: Budget, results: Path, work: Path,
-                   notes: str = "", progress: bool = True) -> ExperimentResult:
-    """Every (arm, seed) of the experiment, then `<results>/<name>.{csv,md,png}`."""
+                   notes: str = "", progress: bool = True, report_only: bool = False) -> ExperimentResult:
+    """Every (arm, seed) of the experiment, then `<results>/<name>.{csv,md,png}`.
+
+    `report_only`: train nothing; tabulate the runs that have finished (a partial table shows n per cell).
+    """
     from tqdm import tqdm
 
     from medvlseg.experiments.report import write_table
 
     t0 = time.perf_counter()
+    if report_only:
+        found = [finished_record(arm, seed, budget, results) for arm in arms for seed in budget.seeds]
+        runs = [r for r in found if r is not None]
+        rows, files = write_table(name, title, [a.name for a in arms], runs, results, budget, notes)
+        return ExperimentResult(runs, rows, files, time.perf_counter() - t0)
     manifest, cache = prepare_data(budget, work, progress)
     runs = []
     jobs = [(arm, seed) for arm in arms for seed in budget.seeds]
