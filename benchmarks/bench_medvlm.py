@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import time
 
 
 def counts(light: bool, text: dict | None) -> tuple[dict[str, int], dict[str, int]]:
@@ -29,30 +28,15 @@ def step_time(preset: str, descriptions: str, patch: int, batch: int, steps: int
     """Seconds per optimizer step of the light model on fixed random tensors (2 input channels, 5-class)."""
     import torch
 
+    from bench_train import seconds_per_step
     from medvlseg.train.config import TextConfig, TrainConfig
-    from medvlseg.train.losses import partial_label_loss
     from medvlseg.train.setup import build_run_model
 
     torch.manual_seed(0)
     config = TrainConfig(preset=preset, light=True, text=TextConfig(descriptions=descriptions))
     model, _, _ = build_run_model(config, 2)
     model.train()
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-4, weight_decay=1e-5)
-    image = torch.rand(batch, 2, patch, patch, patch)
-    label = torch.randint(0, 5, (batch, patch, patch, patch))
-    annotated = torch.ones(batch, 4, dtype=torch.bool)
-
-    def step() -> None:
-        loss = partial_label_loss(model(image), label, annotated, model.activation)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    step()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - t0) / steps
+    return seconds_per_step(model, 2, patch, batch, steps, lr=3e-4)
 
 
 def main() -> None:

@@ -17,17 +17,13 @@ import time
 from pathlib import Path
 
 
-def bare_loop(preset: str, light: bool, patch: int, batch: int, steps: int, in_channels: int) -> float:
-    """Seconds per step of forward + loss + backward + AdamW step on fixed in-memory tensors."""
+def seconds_per_step(model, in_channels: int, patch: int, batch: int, steps: int, lr: float = 8e-4) -> float:  # noqa: ANN001
+    """Seconds per step of forward + partial-label loss + backward + AdamW step on fixed random tensors."""
     import torch
 
-    from medvlseg.train.config import TrainConfig
     from medvlseg.train.losses import partial_label_loss
-    from medvlseg.train.setup import build_run_model
 
-    torch.manual_seed(0)
-    model, _, _ = build_run_model(TrainConfig(preset=preset, light=light), in_channels)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=8e-4, weight_decay=1e-5)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=1e-5)
     image = torch.rand(batch, in_channels, patch, patch, patch)
     label = torch.randint(0, 5, (batch, patch, patch, patch))
     annotated = torch.ones(batch, 4, dtype=torch.bool)
@@ -43,6 +39,18 @@ def bare_loop(preset: str, light: bool, patch: int, batch: int, steps: int, in_c
     for _ in range(steps):
         step()
     return (time.perf_counter() - t0) / steps
+
+
+def bare_loop(preset: str, light: bool, patch: int, batch: int, steps: int, in_channels: int) -> float:
+    """Seconds per step of forward + loss + backward + AdamW step on fixed in-memory tensors."""
+    import torch
+
+    from medvlseg.train.config import TrainConfig
+    from medvlseg.train.setup import build_run_model
+
+    torch.manual_seed(0)
+    model, _, _ = build_run_model(TrainConfig(preset=preset, light=light), in_channels)
+    return seconds_per_step(model, in_channels, patch, batch, steps)
 
 
 def ours(preset: str, light: bool, patch: int, batch: int, steps: int, cache: Path, out: Path) -> dict[str, float]:

@@ -105,12 +105,12 @@ def run_one(arm: Arm, seed: int, budget: Budget, manifest: Path, cache: Path, wo
     """Train (or resume), predict and score one (arm, seed); the metrics JSON is reused when it exists."""
     from medvlseg.train.trainer import Trainer
 
+    record = finished_record(arm, seed, budget, results)
+    if record is not None:
+        return record
     cfg = arm_config(arm, budget, seed)
     key = run_key(cfg, budget)
-    record_path = results / "runs" / key / f"seed{seed}.json"
-    if record_path.is_file():
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        return {**record, "arm": arm.name}
+    record_path = _record_path(cfg, seed, budget, results)
     run = work / "runs" / key / f"seed{seed}"
     log.info("%s seed %d: training %s", arm.name, seed, run)
     t0 = time.perf_counter()
@@ -124,10 +124,14 @@ def run_one(arm: Arm, seed: int, budget: Budget, manifest: Path, cache: Path, wo
     return record
 
 
+def _record_path(cfg: TrainConfig, seed: int, budget: Budget, results: Path) -> Path:
+    """Where the metrics record of a run (config `cfg`, `seed`) lives."""
+    return results / "runs" / run_key(cfg, budget) / f"seed{seed}.json"
+
+
 def finished_record(arm: Arm, seed: int, budget: Budget, results: Path) -> dict | None:
     """The metrics record of (arm, seed) when that run has finished, else None."""
-    key = run_key(arm_config(arm, budget, seed), budget)
-    path = results / "runs" / key / f"seed{seed}.json"
+    path = _record_path(arm_config(arm, budget, seed), seed, budget, results)
     return {**json.loads(path.read_text(encoding="utf-8")), "arm": arm.name} if path.is_file() else None
 
 
