@@ -3,8 +3,9 @@
 class, mean) on the CT and on the MRI-like test cases separately, over several seeds.
 
 One command: `.venv/bin/python experiments/seed004_segevolution.py --budget smoke|full --out runs/seed004
-[--seeds 0 1 2]`. Writes `OUT/results.json` (per run) and `OUT/results.md` (mean ± std over seeds); copy the
-latter to docs/results/. smoke: tiny phantoms (48 x 48 x 40), light models, 32³ patches, 400 steps (~2.5 min per
+[--seeds 0 1 2]`. Writes `OUT/records/<arm>_seed<n>.json` per run (finished runs are skipped, so processes
+for different seeds can share OUT once `--prepare-only` has made the data), `OUT/results.json` (all runs) and
+`OUT/results.md` (mean ± std over seeds); copy the latter two to docs/results/. smoke: tiny phantoms (48 x 48 x 40), light models, 32³ patches, 400 steps (~2.5 min per
 run on one CPU core); full: small phantoms, light models, 48³ patches, longer schedule (GPU advised).
 """
 
@@ -33,7 +34,7 @@ BUDGETS = {
 }
 
 
-def make_data(out: Path, budget: dict) -> Path:
+def make_data(out: Path, budget: dict, workers: int = 1) -> Path:
     """Mixed CT / MRI-like phantom benchmark (alternating cases) and its preprocessed cache; returns the cache."""
     from medvlseg.data.cache import build_cache
     from medvlseg.data.phantom.benchmark import write_benchmark
@@ -46,7 +47,7 @@ def make_data(out: Path, budget: dict) -> Path:
     config = get_preset(budget["phantom"], n_train=budget["n_train"], n_val=budget["n_val"],
                         n_test=budget["n_test"], n_train_full=max(2, budget["n_train"] // 4), preview=False)
     manifest = write_benchmark(out / "phantoms", config, seed=4, modality="mixed", name=budget["phantom"])
-    report = build_cache(manifest, cache, PreprocessConfig(), workers=1, progress=False)
+    report = build_cache(manifest, cache, PreprocessConfig(), workers=workers, progress=False)
     if report.failed:
         raise RuntimeError(f"preprocessing failed: {report.failed}")
     return cache
@@ -84,24 +85,27 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--workers", type=int, default=1, help="processes for preprocessing the phantoms")
+    ap.add_argument("--prepare-only", action="store_true", help="make the phantoms and cache, train nothing")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
 
     from medvlseg.train.config import TrainConfig
     from medvlseg.train.trainer import Trainer
+    from medvlseg.utils.atomic import write_json
 
     if args.threads:
         torch.set_num_threads(args.threads)
     budget = BUDGETS[args.budget]
     args.out.mkdir(parents=True, exist_ok=True)
-    cache = make_data(args.out, budget)
-    results_path = args.out / "results.json"
-    results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() else []
-    done = {(r["arm"], r["seed"]) for r in results}
+    cache = make_data(args.out, budget, args.workers)
+    if args.prepare_only:
+        return
     for seed in args.seeds:
         for arm, (preset, overrides) in ARMS.items():
-            if (arm, seed) in done:
+            record = args.out / "records" / f"{arm.replace('+', 'p_')}_seed{seed}.json"
+            if record.is_file():
                 continue
             run = args.out / f"{arm.replace('+', 'p_')}_seed{seed}"
             config = TrainConfig(preset=preset, light=True, model=dict(overrides), seed=seed, num_workers=0,
@@ -113,8 +117,9 @@ def main() -> None:
             dice = test_dice(run, cache)
             row = {"arm": arm, "seed": seed, "dice_ct": dice["ct"], "dice_mri": dice["mri"], "train_s": seconds}
             log.info("%s", row)
-            results.append(row)
-            results_path.write_text(json.dumps(results, indent=1))
+            write_json(record, row)
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((args.out / "records").glob("*.json"))]
+    write_json(args.out / "results.json", results)
     write_table(args.out / "results.md", results, args.budget)
 
 
@@ -132,7 +137,7 @@ def write_table(path: Path, results: list[dict], budget: str) -> None:
                                                                                           "train_s")}
         lines.append(f"| {arm} | {len(rows)} | {stat['dice_ct'][0]:.3f} ± {stat['dice_ct'][1]:.3f} | "
                      f"{stat['dice_mri'][0]:.3f} ± {stat['dice_mri'][1]:.3f} | {stat['train_s'][0]:.0f} |")
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

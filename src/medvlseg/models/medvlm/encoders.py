@@ -2,7 +2,8 @@
 
 Both encoders come from transformers (`ViTModel`, the BERT models of `medvlseg.text`), are frozen, kept in eval
 mode (no dropout) and get LoRA adapters from peft (`inject_adapter_in_model`): A random (Kaiming), B zero, so at
-initialisation the adapted encoder computes exactly the frozen one. Nothing here re-implements a transformer.
+initialisation the adapted encoder computes exactly the frozen one. `options.tuning` swaps LoRA for bottleneck
+adapters or prefix tuning (medvlseg.models.medvlm.tuning). Nothing here re-implements a transformer.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from torch import nn
 
 from medvlseg.errors import ConfigError, InputError
 from medvlseg.models.medvlm.options import ImageEncoderOptions, MedVLMOptions
+from medvlseg.models.medvlm.tuning import add_tuning, tuned_key
 
 log = logging.getLogger(__name__)
-
-LORA_KEY = "lora_"
-
 
 def freeze_module(module: nn.Module) -> nn.Module:
     """Switch off gradients for every parameter of `module` and put it in eval mode; return it."""
@@ -29,25 +28,24 @@ def freeze_module(module: nn.Module) -> nn.Module:
     return module.eval()
 
 
-def add_lora(module: nn.Module, targets: list[str], rank: int, alpha: float) -> nn.Module:
-    """Inject peft LoRA (A random, B zero, no dropout) into the Linear layers named `targets`; in place."""
-    from peft import LoraConfig, inject_adapter_in_model
-
-    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=list(targets), bias="none")
-    try:
-        return inject_adapter_in_model(config, module)
-    except ValueError as exc:  # peft's NoMatchingPeftModuleError is a ValueError
-        raise ConfigError(f"LoRA targets {targets}: {exc}") from exc
-
-
 def fingerprint(module: nn.Module) -> torch.Tensor:
-    """Checksum (2,) float64 of the frozen (non-LoRA) weights: Σw and Σw² over all of them."""
+    """Checksum (2,) float64 of the frozen (not tuned) weights: Σw and Σw² over all of them."""
     total = torch.zeros(2, dtype=torch.float64)
     for name, param in module.named_parameters():
-        if LORA_KEY not in name:
+        if tuned_key(name) is None:
             w = param.detach().double()
             total += torch.stack([w.sum(), (w * w).sum()])
     return total
+
+
+def _targets(opts: MedVLMOptions, side: str) -> list[str]:
+    """The module names the configured tuning method adapts on the `side` ("image" or "text") encoder."""
+    return getattr(opts, f"{'adapter' if opts.tuning == 'adapter' else 'lora'}_{side}_targets")
+
+
+def _width(opts: MedVLMOptions) -> int:
+    """LoRA rank, adapter bottleneck width or prefix length of the configured tuning method."""
+    return {"lora": opts.lora_rank, "adapter": opts.adapter_dim, "prefix": opts.prefix_tokens}[opts.tuning]
 
 
 # --------------------------------------------------------------------------------------------- image encoder
@@ -101,7 +99,7 @@ class ImageEncoder(nn.Module):
             load_vit_weights(self.vit, opts.image.weights)
         freeze_module(self.vit)
         if opts.lora_image:
-            add_lora(self.vit, opts.lora_image_targets, opts.lora_rank, opts.lora_alpha)
+            add_tuning(self.vit, opts.tuning, _targets(opts, "image"), _width(opts), opts.lora_alpha)
 
     def forward(self, slices: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) → (N, L, dim), L = (H/p)(W/p); the CLS token is dropped."""
@@ -152,7 +150,7 @@ class TextEncoder(nn.Module):
         self.dim = int(model.config.hidden_size)
         self.max_tokens = min(opts.max_tokens, int(model.config.max_position_embeddings))
         if opts.lora_text:
-            add_lora(self.bert, opts.lora_text_targets, opts.lora_rank, opts.lora_alpha)
+            add_tuning(self.bert, opts.tuning, _targets(opts, "text"), _width(opts), opts.lora_alpha)
 
     def tokenize(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Prompts → (input ids (K, T) int64, attention mask (K, T) int64), padded to the longest."""

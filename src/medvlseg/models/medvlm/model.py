@@ -23,9 +23,10 @@ from medvlseg.errors import CheckpointError, ConfigError
 from medvlseg.models.config import ModelConfig
 from medvlseg.models.contract import ModelContract
 from medvlseg.models.medvlm.decoder import MaskDecoder
-from medvlseg.models.medvlm.encoders import LORA_KEY, ImageEncoder, TextEncoder, fingerprint
+from medvlseg.models.medvlm.encoders import ImageEncoder, TextEncoder, fingerprint
 from medvlseg.models.medvlm.mixer import FeatureMixer
 from medvlseg.models.medvlm.options import parse_options
+from medvlseg.models.medvlm.tuning import tuned_key
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +74,15 @@ class MedVLM(ModelContract, nn.Module):
 
     # ---------------------------------------------- contract (set_class_embeddings, parameter_counts: ModelContract)
     def parameter_groups(self) -> dict[str, int]:
-        """Trainable parameters per part: LoRA (image, text), projections, mixer, decoder, class queries."""
+        """Trainable parameters per part: LoRA / adapter / prefix (image, text), projections, mixer, decoder, class
+        queries."""
         groups: dict[str, int] = {}
         for name, p in self.named_parameters():
             if not p.requires_grad:
                 continue
-            part = name.split(".")[0]
-            if LORA_KEY in name:
-                part = "lora_" + part.removesuffix("_encoder")
+            part, key = name.split(".")[0], tuned_key(name)
+            if key is not None:  # lora_image, adapter_text, prefix_image, ...
+                part = key + part.removesuffix("_encoder")
             groups[part] = groups.get(part, 0) + p.numel()
         return groups
 
@@ -143,14 +145,14 @@ def _drop_sourced(module: MedVLM, state: dict[str, Any], prefix: str, _meta: Any
     """State-dict hook: leave out frozen weights that the model re-reads from their source at build time."""
     for key in list(state):
         local = key[len(prefix):]
-        if LORA_KEY not in local and any(local.startswith(src) for src in module._sources):
+        if tuned_key(local) is None and any(local.startswith(src) for src in module._sources):
             del state[key]
 
 
 def _after_load(module: MedVLM, incompatible: Any) -> None:
     """Load hook: the left-out frozen weights are not missing; a changed source (checksum) is an error."""
     names = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
-    left_out = {n for n in names if LORA_KEY not in n and any(n.startswith(s) for s in module._sources)}
+    left_out = {n for n in names if tuned_key(n) is None and any(n.startswith(s) for s in module._sources)}
     incompatible.missing_keys[:] = [k for k in incompatible.missing_keys
                                     if not any(k == n or k.endswith("." + n) for n in left_out)]
     for row, prefix in enumerate(("image_encoder.vit.", "text_encoder.bert.")):

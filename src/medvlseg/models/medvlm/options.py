@@ -40,8 +40,16 @@ class MedVLMOptions:
     max_tokens: int = 128  # prompts longer than this are truncated (tokens)
     lora_rank: int = 8
     lora_alpha: float = 8.0  # scaling alpha / rank = 1: F = E(x) + L(x), as equations 2-3
+    # Which frozen encoders are tuned (names kept from LoRA, the default method) and how: "lora", "adapter"
+    # (bottleneck adapter after each block's feed-forward, width adapter_dim) or "prefix" (prefix_tokens learned
+    # keys/values per attention layer); seed 003, Table 5.
     lora_image: bool = True
     lora_text: bool = True
+    tuning: str = "lora"
+    adapter_dim: int = 16  # 2 x 16 x d per layer: the parameter count of rank-8 LoRA on query and value
+    prefix_tokens: int = 16  # 2 x 16 x d per layer: the same count again
+    adapter_image_targets: list[str] = field(default_factory=lambda: [r"mlp\.fc2"])  # regexes, end of name
+    adapter_text_targets: list[str] = field(default_factory=lambda: [r"layer\.\d+\.output\.dense"])
     lora_image_targets: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
     lora_text_targets: list[str] = field(default_factory=lambda: ["query", "value"])
     mixer_dim: int = 256
@@ -53,7 +61,9 @@ class MedVLMOptions:
 
     def __post_init__(self) -> None:
         """Reject settings no model can use."""
-        for name in ("lora_rank", "mixer_dim", "mixer_heads", "mixer_mlp_dim", "mixer_depth", "max_tokens"):
+        if self.tuning not in ("lora", "adapter", "prefix"):
+            raise ValueError(f"tuning must be lora, adapter or prefix, got {self.tuning!r}")
+        for name in ("lora_rank", "adapter_dim", "prefix_tokens", "mixer_dim", "mixer_heads", "mixer_mlp_dim", "mixer_depth", "max_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.mixer_dim % self.mixer_heads:
