@@ -1,5 +1,5 @@
-"""Table IV of seed 002 — comparison: 3D U-Net, CLIP-Driven Universal Model, LACAF (all 5-class, full + half
-training set). The nnU-Net row comes from its own tool (experiments/nnunet/), see docs/results/README.md.
+"""Table IV of seed 002 — comparison: 3D U-Net, CLIP-Driven Universal Model, LACAF and MONAI's SegResNet as an
+extra modern baseline (all 5-class, full + half training set). The nnU-Net row comes from its own tool (experiments/nnunet/), see docs/results/README.md.
 
 One command: `.venv/bin/python experiments/table4_comparison.py --budget {smoke,full}`.
 """
@@ -15,7 +15,9 @@ from medvlseg.experiments import Arm  # noqa: E402
 from medvlseg.experiments.cli import main  # noqa: E402
 
 ARMS = [Arm("3D U-Net", {"preset": "unet"}), Arm("Universal Model", {"preset": "universal"}),
-        Arm("LACAF", {"preset": "lacaf"})]
+        Arm("LACAF", {"preset": "lacaf"}),
+        # the extra modern baseline the issue asks for: MONAI's SegResNet (same light width, softmax head, no text)
+        Arm("SegResNet (MONAI)", {"preset": "unet"}, {"backbone.name": "segresnet"})]
 NOTES = "Seed 002's claim: LACAF > Universal Model > U-Net on both artery and vein."
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from medvlseg.experiments import BUDGETS, Arm
-from medvlseg.experiments.report import aggregate, to_csv
+from medvlseg.experiments.report import _cell, _reading, aggregate, to_csv
 from medvlseg.experiments.runner import arm_config, run_key
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -78,6 +78,16 @@ def test_aggregate_mean_sample_std_and_infinite_hd95() -> None:
     assert rows[("artery", "hd95")]["n_seeds"] == 2 and rows[("artery", "hd95")]["mean"] == pytest.approx(4.0)
     assert rows[("vein", "hd95")]["n_seeds"] == 0 and math.isnan(rows[("vein", "hd95")]["mean"])
     assert "a,artery,dice,0.7,0.1,3,0.6;0.8;0.7" in to_csv(list(rows.values()))
+
+
+def test_one_seed_has_no_std_and_the_reading_says_so() -> None:
+    runs = [{"arm": arm, "seed": 0, "metrics": {"artery": {"dice": d}, "vein": {"dice": d}}}
+            for arm, d in (("a", 0.5), ("b", 0.6))]
+    rows = aggregate(["a", "b"], runs, metrics=("dice",))
+    assert all(r["n_seeds"] == 1 and math.isnan(r["std"]) for r in rows)
+    index = {(r["arm"], r["class"], r["metric"]): r for r in rows}
+    assert _cell(index[("b", "artery", "dice")]) == "0.600 (n=1)"
+    assert _reading(["a", "b"], index) == ["- b: ΔDSC +0.100 vs a (one seed: no seed-to-seed std to compare with)"]
 
 
 def test_arm_config_applies_changes_and_model_overrides() -> None:

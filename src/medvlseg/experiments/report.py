@@ -20,7 +20,8 @@ LABELS = {"dice": "DSC", "jaccard": "Jaccard", "nsd": "NSD@1mm", "hd95": "HD95 (
 
 def aggregate(arm_names: Sequence[str], runs: Sequence[dict], metrics: Sequence[str] = (*TABLE_METRICS, "asd"),
               n_expected: int | None = None) -> list[dict]:
-    """Rows {arm, class, metric, mean, std, n_seeds, n_expected, values}: std is the sample std over seeds."""
+    """Rows {arm, class, metric, mean, std, n_seeds, n_expected, values}: std is the sample std over seeds (NaN
+    with fewer than two seeds: one seed says nothing about seed-to-seed spread)."""
     rows = []
     for arm in arm_names:
         mine = sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"])
@@ -30,7 +31,7 @@ def aggregate(arm_names: Sequence[str], runs: Sequence[dict], metrics: Sequence[
                 finite = np.array([v for v in vals if v is not None and math.isfinite(v)], dtype=np.float64)
                 rows.append({"arm": arm, "class": cls, "metric": metric,
                              "mean": float(finite.mean()) if finite.size else math.nan,
-                             "std": float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
+                             "std": float(finite.std(ddof=1)) if finite.size > 1 else math.nan,
                              "n_seeds": int(finite.size), "seeds": [r["seed"] for r in mine],
                              "n_expected": n_expected or len(mine),
                              "values": [None if v is None else round(float(v), 6) for v in vals]})
@@ -42,6 +43,8 @@ def _cell(row: dict) -> str:
     if not row["n_seeds"]:
         return "—"
     partial = f" (n={row['n_seeds']})" if row["n_seeds"] < row.get("n_expected", len(row["values"])) else ""
+    if math.isnan(row["std"]):
+        return f"{row['mean']:.3f} (n=1)"
     return f"{row['mean']:.3f} ± {row['std']:.3f}{partial}"
 
 
@@ -71,7 +74,7 @@ def _reading(arm_names: Sequence[str], index: dict) -> list[str]:
     """One line per arm: ΔDSC vs the first arm and whether it exceeds the larger seed-to-seed std."""
     def stats(arm: str) -> tuple[float, float]:
         rs = [index[(arm, cls, "dice")] for cls in CLASSES]
-        return float(np.mean([r["mean"] for r in rs])), float(max(r["std"] for r in rs))
+        return float(np.mean([r["mean"] for r in rs])), float(np.max([r["std"] for r in rs]))  # NaN (one seed) propagates
 
     base_mean, base_std = stats(arm_names[0])
     out = []
@@ -81,6 +84,9 @@ def _reading(arm_names: Sequence[str], index: dict) -> list[str]:
             out.append(f"- {arm}: not finished")
             continue
         diff, noise = mean - base_mean, max(std, base_std)
+        if math.isnan(noise):
+            out.append(f"- {arm}: ΔDSC {diff:+.3f} vs {arm_names[0]} (one seed: no seed-to-seed std to compare with)")
+            continue
         verdict = "exceeds" if abs(diff) > noise else "within"
         out.append(f"- {arm}: ΔDSC {diff:+.3f} vs {arm_names[0]} ({verdict} the seed-to-seed std {noise:.3f})")
     return out or ["- (one arm only)"]
@@ -111,8 +117,8 @@ def plot(path: Path, title: str, arm_names: Sequence[str], rows: Sequence[dict])
         for i, (cls, colour) in enumerate(zip(CLASSES, ("#c0392b", "#2e5fa8"))):
             rs = [index[(a, cls, metric)] for a in arm_names]
             pos = x + (i - 0.5) * 0.38
-            ax.bar(pos, [r["mean"] for r in rs], 0.36, yerr=[r["std"] for r in rs], color=colour, alpha=0.75,
-                   capsize=3, label=cls)
+            ax.bar(pos, [r["mean"] for r in rs], 0.36, yerr=[np.nan_to_num(r["std"]) for r in rs],
+                   color=colour, alpha=0.75, capsize=3, label=cls)
             for p, r in zip(pos, rs):
                 vals = [v for v in r["values"] if v is not None]
                 ax.scatter([p] * len(vals), vals, s=9, color="black", zorder=3)
