@@ -41,7 +41,7 @@ def test_every_smoke_experiment_runs_and_reuses_runs(tmp_path: Path) -> None:
         for ext in ("csv", "md", "png"):
             assert (results / f"{name}.{ext}").stat().st_size > 100
     trained = sorted(f"{p.parent.parent.name}/{p.parent.name}" for p in (work / "runs").glob("*/seed*/best.json"))
-    assert len(trained) == 6 + 3 + 7 + 0 + 2  # T3 x2 seeds, then only the arms no earlier table trained
+    assert len(trained) == 6 + 3 + 7 + 1 + 2  # T3 x2 seeds, then only the arms no earlier table trained
     assert {f"{r['key']}/seed{r['seed']}" for r in first.runs} <= set(trained)
     records = sorted((results / "runs").glob("*/seed*.json"))
     stamps = [p.stat().st_mtime_ns for p in records]
@@ -53,7 +53,7 @@ def test_every_smoke_experiment_runs_and_reuses_runs(tmp_path: Path) -> None:
     assert len(partial.runs) == 8 + 1  # seed 1 exists only for the arm table III shares (LACAF 5-class)
     table2 = (results / "table2_half_labels.md").read_text(encoding="utf-8")
     assert table2.count("(n=1)") >= 7 * 8 and "| lacaf 5class full + half | 0." in table2
-    assert len(list((work / "runs").glob("*/seed*/best.json"))) == 18  # reporting trained nothing
+    assert len(list((work / "runs").glob("*/seed*/best.json"))) == 19  # reporting trained nothing
     md = (results / "table3_ablation.md").read_text(encoding="utf-8")
     assert "| UM + DA + AAP (LACAF) |" in md and "±" in md and "ΔDSC" in md
 
@@ -96,3 +96,24 @@ def test_arm_config_applies_changes_and_model_overrides() -> None:
     assert (cfg.preset, cfg.label_mode, cfg.text.template, cfg.seed) == ("unet", "3class", "photo", 2)
     assert cfg.model == {"backbone.width": 0.5} and cfg.patch_size == BUDGETS["full"].train["patch_size"]
     assert cfg.preprocess.target_spacing == (2.5, 2.5, 2.5)
+
+
+def test_medvlm_smoke_experiments_run_and_share_the_lora_arm(tmp_path: Path) -> None:
+    """Seed 003's three ablations at the smoke budget; Table 5's LoRA arm is Table 4's "both" (trained once)."""
+    from medvlseg.experiments.cli import main
+
+    work, results = tmp_path / "work", tmp_path / "results"
+    common = ["--budget", "smoke", "--work", str(work), "--results", str(results), "--no-progress", "--seeds", "0"]
+    outs = {name: main(name, name, _script(name).ARMS, common)
+            for name in ("medvlm_lora", "medvlm_tuning", "medvlm_descriptions")}
+    assert [len(o.runs) for o in outs.values()] == [4, 3, 3]
+    lora_both = next(r for r in outs["medvlm_lora"].runs if r["arm"] == "both")
+    tuning_lora = next(r for r in outs["medvlm_tuning"].runs if r["arm"] == "LoRA")
+    assert lora_both["key"] == tuning_lora["key"] and lora_both["metrics"] == tuning_lora["metrics"]
+    keys = {r["key"] for o in outs.values() for r in o.runs}
+    # descriptions' "complex" arm carries no model overrides, so it is its own run: 4 + 2 + 3
+    assert len(list((work / "runs").glob("*/seed0/best.json"))) == len(keys) == 9
+    assert {r["config"]["model"].get("options.tuning") for r in outs["medvlm_tuning"].runs} == {None, "adapter",
+                                                                                               "prefix"}
+    for name in outs:
+        assert "| " in (results / f"{name}.md").read_text(encoding="utf-8")
