@@ -5,8 +5,10 @@ class, mean) on the CT and on the MRI-like test cases separately, over several s
 One command: `.venv/bin/python experiments/seed004_segevolution.py --budget smoke|full --out runs/seed004
 [--seeds 0 1 2]`. Writes `OUT/records/<arm>_seed<n>.json` per run (finished runs are skipped, so processes
 for different seeds can share OUT once `--prepare-only` has made the data), `OUT/results.json` (all runs) and
-`OUT/results.md` (mean ± std over seeds); copy the latter two to docs/results/. smoke: tiny phantoms (48 x 48 x 40), light models, 32³ patches, 400 steps (~2.5 min per
-run on one CPU core); full: small phantoms, light models, 48³ patches, longer schedule (GPU advised).
+`OUT/results.md` + `OUT/results.png` (mean ± sample std over seeds); the committed full results are such a
+folder: docs/results/seed004_full/. `--report-only` redraws table and plot from OUT/records.
+smoke: tiny phantoms (48 x 48 x 40), light models, 32³ patches, 400 steps (~2.5 min per run on one CPU core);
+full: small phantoms, light models, 48³ patches, 1000 steps (~100–140 s per run on an H100; GPU advised).
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--workers", type=int, default=1, help="processes for preprocessing the phantoms")
     ap.add_argument("--prepare-only", action="store_true", help="make the phantoms and cache, train nothing")
+    ap.add_argument("--report-only", action="store_true", help="train nothing: table + plot of OUT/records")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
@@ -99,10 +102,10 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     budget = BUDGETS[args.budget]
     args.out.mkdir(parents=True, exist_ok=True)
-    cache = make_data(args.out, budget, args.workers)
+    cache = None if args.report_only else make_data(args.out, budget, args.workers)
     if args.prepare_only:
         return
-    for seed in args.seeds:
+    for seed in [] if args.report_only else args.seeds:
         for arm, (preset, overrides) in ARMS.items():
             record = args.out / "records" / f"{arm.replace('+', 'p_')}_seed{seed}.json"
             if record.is_file():
@@ -121,20 +124,49 @@ def main() -> None:
     results = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((args.out / "records").glob("*.json"))]
     write_json(args.out / "results.json", results)
     write_table(args.out / "results.md", results, args.budget)
+    write_plot(args.out / "results.png", results, args.budget)
+
+
+def write_plot(path: Path, results: list[dict], budget: str) -> None:
+    """Grouped bars of test Dice (CT, MRI-like) per arm: mean ± seed std, one dot per seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = [a for a in ARMS if any(r["arm"] == a for r in results)]
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    for i, (key, label, colour) in enumerate((("dice_ct", "CT", "#7f8c8d"), ("dice_mri", "MRI-like", "#8e44ad"))):
+        vals = [[r[key] for r in results if r["arm"] == a] for a in arms]
+        pos = np.arange(len(arms)) + (i - 0.5) * 0.38
+        ax.bar(pos, [np.mean(v) for v in vals], 0.36, yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in vals],
+               color=colour, alpha=0.8, capsize=3, label=label)
+        for p, v in zip(pos, vals):
+            ax.scatter([p] * len(v), v, s=9, color="black", zorder=3)
+    ax.set_xticks(np.arange(len(arms)), arms)
+    ax.set_ylabel("test Dice (mean of 4 classes)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Seed 004 on mixed CT / MRI-like phantoms ({budget})", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
 
 
 def write_table(path: Path, results: list[dict], budget: str) -> None:
     """Markdown table: mean ± std over seeds of test Dice on CT and MRI-like cases, and training seconds."""
-    lines = [f"# Seed 004 on mixed CT / MRI-like phantoms ({budget} budget)", "",
+    lines = [f"# Seed 004 on mixed CT / MRI-like phantoms ({budget} budget)", "", "![results](results.png)", "",
              "Mean Dice over the 4 classes (left/right artery/vein) of the best-validation checkpoint on the test "
-             "cases of each modality; mean ± std over seeds.", "",
+             "cases of each modality; mean ± sample std over seeds (nan: one seed).", "",
              "| arm | seeds | Dice CT | Dice MRI-like | train s |", "|---|---|---|---|---|"]
     for arm in ARMS:
         rows = [r for r in results if r["arm"] == arm]
         if not rows:
             continue
-        stat = {k: (np.mean([r[k] for r in rows]), np.std([r[k] for r in rows])) for k in ("dice_ct", "dice_mri",
-                                                                                          "train_s")}
+        stat = {k: (np.mean([r[k] for r in rows]), np.std([r[k] for r in rows], ddof=1) if len(rows) > 1 else np.nan)
+                for k in ("dice_ct", "dice_mri", "train_s")}
         lines.append(f"| {arm} | {len(rows)} | {stat['dice_ct'][0]:.3f} ± {stat['dice_ct'][1]:.3f} | "
                      f"{stat['dice_mri'][0]:.3f} ± {stat['dice_mri'][1]:.3f} | {stat['train_s'][0]:.0f} |")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
