@@ -117,3 +117,25 @@ def test_medvlm_smoke_experiments_run_and_share_the_lora_arm(tmp_path: Path) -> 
                                                                                                "prefix"}
     for name in outs:
         assert "| " in (results / f"{name}.md").read_text(encoding="utf-8")
+
+
+def test_seed004_report_only_tables_and_plots_the_records(tmp_path: Path) -> None:
+    """experiments/seed004_segevolution.py --report-only: mean ± sample std per arm from OUT/records, + plot."""
+    import json
+    import subprocess
+    import sys
+
+    records = tmp_path / "records"
+    records.mkdir()
+    for arm, ct in (("segvol", (0.2, 0.4)), ("+moa+priors", (0.5, 0.7))):
+        for seed, dice in enumerate(ct):
+            row = {"arm": arm, "seed": seed, "dice_ct": dice, "dice_mri": dice / 2, "train_s": 10.0}
+            (records / f"{arm.replace('+', 'p_')}_seed{seed}.json").write_text(json.dumps(row), encoding="utf-8")
+    subprocess.run([sys.executable, str(EXPERIMENTS / "seed004_segevolution.py"), "--budget", "smoke", "--out",
+                    str(tmp_path), "--report-only"], check=True, capture_output=True)
+    md = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert "| segvol | 2 | 0.300 ± 0.141 | 0.150 ± 0.071 | 10 |" in md  # sample std of (0.2, 0.4)
+    assert "| +moa+priors | 2 | 0.600 ± 0.141 |" in md and "+moa |" not in md
+    assert len(json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))) == 4
+    assert (tmp_path / "results.png").stat().st_size > 1000
+    assert not (tmp_path / "cache").exists()  # reporting made no data
