@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from medvlseg.train.config import TrainConfig
 
@@ -51,3 +52,25 @@ def tiny_train_config(**changes: object) -> TrainConfig:
     base = TrainConfig(preset="lacaf", light=True, patch_size=32, batch_size=2, epochs=2, steps_per_epoch=3,
                        warmup_epochs=0.5, num_workers=0, device="cpu", val_every=1)
     return override(base, **changes) if changes else base
+
+
+def fixed_batch_losses(model: torch.nn.Module, cache: Path, patch: int, steps: int, lr: float = 3e-3) -> list[float]:
+    """Train `model` (train mode, AdamW on its trainable parameters) for `steps` steps on one fixed batch of two
+    training patches (edge `patch` voxels) from `cache`; the partial-label loss after each step."""
+    from medvlseg.data.cache import list_cases
+    from medvlseg.train.losses import partial_label_loss
+    from medvlseg.train.sampling import PatchDataset
+
+    ds = PatchDataset(cache, list_cases(cache, "training"), patch, 1.0, None, seed=0)
+    batch = [ds[i] for i in range(2)]
+    image, label, annotated = (torch.stack([b[k] for b in batch]) for k in ("image", "label", "annotated"))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        loss = partial_label_loss(model(image), label, annotated, model.activation)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return losses

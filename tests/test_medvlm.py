@@ -10,10 +10,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_train_config
+from conftest import fixed_batch_losses, tiny_train_config
 
 from medvlseg.cli import main
-from medvlseg.data.cache import list_cases
 from medvlseg.errors import CheckpointError, ConfigError, InputError
 from medvlseg.io import Manifest
 from medvlseg.models import build_model, get_preset, load_model, save_model
@@ -22,8 +21,6 @@ from medvlseg.models.medvlm.encoders import ImageEncoder, TextEncoder
 from medvlseg.models.medvlm.mixer import FeatureMixer
 from medvlseg.models.medvlm.options import default_options
 from medvlseg.text.descriptions import describe
-from medvlseg.train.losses import partial_label_loss
-from medvlseg.train.sampling import PatchDataset
 from medvlseg.train.setup import build_run_model
 from medvlseg.train.trainer import Trainer
 
@@ -181,19 +178,7 @@ def test_loss_decreases_on_a_fixed_batch(tiny_cache: Path) -> None:
     model, _, emb = build_run_model(config, in_channels=2)
     assert emb is not None and model.opts.prompts == ["left pulmonary artery", "left pulmonary vein",
                                                       "right pulmonary artery", "right pulmonary vein"]
-    ds = PatchDataset(tiny_cache, list_cases(tiny_cache, "training"), 16, 1.0, None, seed=0)
-    batch = [ds[i] for i in range(2)]
-    image, label = torch.stack([b["image"] for b in batch]), torch.stack([b["label"] for b in batch])
-    annotated = torch.stack([b["annotated"] for b in batch])
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
-    model.train()
-    losses = []
-    for _ in range(25):
-        loss = partial_label_loss(model(image), label, annotated, model.activation)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
+    losses = fixed_batch_losses(model, tiny_cache, 16, 25)
     assert losses[-1] < 0.8 * losses[0], losses
 
 

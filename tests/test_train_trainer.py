@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_train_config
+from conftest import fixed_batch_losses, tiny_train_config
 
-from medvlseg.data.cache import list_cases
 from medvlseg.errors import CheckpointError, ConfigError
 from medvlseg.models.serialization import read_checkpoint
-from medvlseg.train.losses import partial_label_loss
-from medvlseg.train.sampling import PatchDataset
 from medvlseg.train.setup import build_run_model
 from medvlseg.train.trainer import Trainer, lr_at
 
@@ -24,19 +21,7 @@ from medvlseg.train.trainer import Trainer, lr_at
 def test_loss_decreases_on_a_fixed_batch(tiny_cache: Path, preset: str) -> None:
     torch.manual_seed(0)
     model, _, _ = build_run_model(tiny_train_config(preset=preset), in_channels=2)
-    ds = PatchDataset(tiny_cache, list_cases(tiny_cache, "training"), 32, 1.0, None, seed=0)
-    batch = [ds[i] for i in range(2)]
-    image = torch.stack([b["image"] for b in batch])
-    label = torch.stack([b["label"] for b in batch])
-    annotated = torch.stack([b["annotated"] for b in batch])
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
-    losses = []
-    for _ in range(40):
-        loss = partial_label_loss(model(image), label, annotated, model.activation)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
+    losses = fixed_batch_losses(model, tiny_cache, 32, 40)
     assert losses[-1] < 0.75 * losses[0], losses
 
 

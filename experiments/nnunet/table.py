@@ -22,29 +22,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-from medvlseg.experiments.report import CLASSES, LABELS, TABLE_METRICS, _cell, aggregate, to_csv  # noqa: E402
+from medvlseg.experiments.report import (  # noqa: E402
+    CLASSES, TABLE_METRICS, _cell, aggregate, class_means, table_head, to_csv)
 from medvlseg.utils.atomic import write_json, write_text  # noqa: E402
 
 ARM = "nnU-Net (v2, 3d_fullres)"
 OTHERS = ("3D U-Net", "Universal Model", "LACAF")
 
 
+def _json(path: Path, default: dict | None = None) -> dict | None:
+    """A JSON file's content, or `default` when the file does not exist."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
+
+
 def repeat_record(work: Path, r: int, trainer: str) -> dict | None:
     """One repeat's metrics (per class: metric → mean over test cases) and timings; None when not evaluated."""
-    summary = work / f"eval_rep{r}" / "summary.json"
-    if not summary.is_file():
+    s = _json(work / f"eval_rep{r}" / "summary.json")
+    if s is None:
         return None
-    s = json.loads(summary.read_text())
-    metrics = {cls: {m: v["mean"] for m, v in per.items()} | {"hd95_excluded": per["hd95"]["excluded"]}
-               for cls, per in s["classes"].items()}
+    metrics = class_means(s["classes"])
     res = work / f"results_rep{r}"
-    train = json.loads((res / "train.json").read_text()) if (res / "train.json").is_file() else {}
-    pred = json.loads((res / "predict.json").read_text()) if (res / "predict.json").is_file() else {}
+    train, pred = _json(res / "train.json", {}), _json(res / "predict.json", {})
     fold = res / "Dataset501_PhantomAV" / f"{trainer}__nnUNetPlans__3d_fullres" / "fold_all"
-    debug = json.loads((fold / "debug.json").read_text()) if (fold / "debug.json").is_file() else {}
+    debug = _json(fold / "debug.json", {})
     epoch_s, pseudo = [], None
     for log in sorted(fold.glob("training_log_*.txt")):
-        text = log.read_text()
+        text = log.read_text(encoding="utf-8")
         epoch_s += [float(x) for x in re.findall(r"Epoch time: ([0-9.]+) s", text)]
         found = re.findall(r"Pseudo dice \[(.*?)\]", text)
         pseudo = re.sub(r"np\.float32\(([^)]*)\)", r"\1", found[-1]) if found else pseudo
@@ -67,11 +70,11 @@ def other_rows() -> tuple[dict, dict]:
     rows = {}
     path = ROOT / "docs" / "results" / "table4_comparison.csv"
     if path.is_file():
-        for row in csv.DictReader(path.open()):
+        for row in csv.DictReader(path.open(encoding="utf-8")):
             rows[(row["arm"], row["class"], row["metric"])] = row
     train_s: dict[str, list[float]] = {}
     for f in sorted(glob.glob(str(ROOT / "docs" / "results" / "runs" / "*" / "seed*.json"))):
-        d = json.loads(Path(f).read_text())
+        d = _json(Path(f))
         if d.get("arm") in OTHERS and d.get("budget") == "full":
             train_s.setdefault(d["arm"], []).append(d["train_s"])
     return rows, train_s
@@ -86,8 +89,7 @@ def main() -> int:
     ap.add_argument("--budget", default="full")
     args = ap.parse_args()
     work, out = Path(args.work), Path(args.out)
-    plan_all = json.loads((work / "plan.json").read_text())
-    plan = plan_all["configurations"]["3d_fullres"]
+    plan = _json(work / "plan.json")["configurations"]["3d_fullres"]
     arch = plan["architecture"]["arch_kwargs"]
     runs = [rec for r in range(args.repeats) if (rec := repeat_record(work, r, args.trainer)) is not None]
     if not runs:
@@ -97,14 +99,12 @@ def main() -> int:
     for row in rows:
         row["seeds"] = [r["repeat"] for r in runs]
     index = {(r["class"], r["metric"]): r for r in rows}
-    bench = json.loads((work / "bench_cpu.json").read_text()) if (work / "bench_cpu.json").is_file() else None
+    bench = _json(work / "bench_cpu.json")
     others, others_s = other_rows()
     r0 = runs[0]
     epochs, iters = r0["num_epochs"], r0["num_iterations_per_epoch"]
 
-    head = ["arm"] + [f"{cls} {LABELS[m]}" for cls in CLASSES for m in TABLE_METRICS]
-    lines = ["# Table IV — nnU-Net row (artery and vein)", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+    lines = ["# Table IV — nnU-Net row (artery and vein)", "", *table_head(),
              f"| {ARM} | " + " | ".join(_cell(index[(cls, m)]) for cls in CLASSES for m in TABLE_METRICS) + " |"]
     for arm in OTHERS:  # the other arms, copied from table4_comparison.csv, for reading side by side
         if all((arm, cls, m) in others for cls in CLASSES for m in TABLE_METRICS):
@@ -146,7 +146,8 @@ def main() -> int:
               + (" The repeats ran side by side on the one GPU (PARALLEL=1, 4 augmentation workers each), "
                  "so each wall time includes that sharing." if par else "")]
     if bench:
-        ours = [s for arm in OTHERS for s in others_s.get(arm, [])]
+        ours = sorted(s for arm in OTHERS for s in others_s.get(arm, []))
+        median = ours[len(ours) // 2] if ours else 120.0  # s per run of our arms (~100–150 s when unknown)
         one = bench["s_per_train_iter"] * bench["iters_per_epoch"] + bench["s_per_val_iter"] * \
             bench["val_iters_per_epoch"]
         lines += ["", "## CPU timing (why the row was trained on a GPU)", "",
@@ -156,12 +157,12 @@ def main() -> int:
                   f"`-device cpu`, {bench['threads']} threads, nnUNet_n_proc_DA=1). One epoch of "
                   f"`{args.trainer}` would take about {one / 60:.0f} min there (≈ {one / 3600:.1f} h per repeat, "
                   f"{3 * one / 3600:.1f} h for 3), against "
-                  + (f"{min(ours):.0f}–{max(ours):.0f} s (median {sorted(ours)[len(ours) // 2]:.0f} s) "
+                  + (f"{ours[0]:.0f}–{ours[-1]:.0f} s (median {median:.0f} s) "
                      if ours else "about 100–150 s ")
                   + f"for each run of the other Table IV arms on the same CPU: about "
-                  f"{one / (sorted(ours)[len(ours) // 2] if ours else 120):.0f}× their wall time for nnU-Net's "
+                  f"{one / median:.0f}× their wall time for nnU-Net's "
                   "smallest fixed-epoch variant. Equal wall time on that CPU would buy nnU-Net about "
-                  f"{(sorted(ours)[len(ours) // 2] if ours else 120) / bench['s_per_train_iter']:.0f} iterations, "
+                  f"{median / bench['s_per_train_iter']:.0f} iterations, "
                   "which is no training at all. So the three repeats ran on one NVIDIA GPU instead, same "
                   "schedule (wall times on the two machines are not comparable; the metrics differ from a CPU "
                   "run only by numerics: nnU-Net trains with mixed precision on CUDA, fp32 on CPU). "
@@ -181,7 +182,7 @@ def main() -> int:
               "Where .venv-nnunet sees a CUDA GPU, `bash experiments/nnunet/run.sh full` runs every stage "
               "(repeats one after another unless PARALLEL=1); finished repeats are skipped."]
     if (ROOT / "experiments" / "nnunet" / "reading.md").is_file():
-        lines += ["", (ROOT / "experiments" / "nnunet" / "reading.md").read_text().strip()]
+        lines += ["", (ROOT / "experiments" / "nnunet" / "reading.md").read_text(encoding="utf-8").strip()]
     write_text(out.with_suffix(".md"), "\n".join(lines) + "\n")
     write_text(out.with_suffix(".csv"), to_csv(rows))
     write_json(out.with_suffix(".json"), {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,19 @@ from medvlseg.utils.atomic import atomic_path, write_text
 CLASSES = ("artery", "vein")
 TABLE_METRICS = ("dice", "jaccard", "nsd", "hd95", "cldice")
 LABELS = {"dice": "DSC", "jaccard": "Jaccard", "nsd": "NSD@1mm", "hd95": "HD95 (mm)", "cldice": "clDice"}
+
+
+def class_means(summary: Mapping[str, Mapping[str, Mapping]]) -> dict:
+    """`medvlseg evaluate`'s per-class summary → {class: {metric: mean over cases, "hd95_excluded": n}} (a run's
+    metrics as the tables read them)."""
+    return {cls: {m: v["mean"] for m, v in per.items()} | {"hd95_excluded": per["hd95"]["excluded"]}
+            for cls, per in summary.items()}
+
+
+def table_head() -> list[str]:
+    """The Markdown header and rule of a table with artery and vein columns per metric."""
+    head = ["arm"] + [f"{cls} {LABELS[m]}" for cls in CLASSES for m in TABLE_METRICS]
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
 
 def aggregate(arm_names: Sequence[str], runs: Sequence[dict], metrics: Sequence[str] = (*TABLE_METRICS, "asd"),
@@ -52,8 +65,7 @@ def markdown(title: str, arm_names: Sequence[str], rows: Sequence[dict], budget:
              runs: Sequence[dict]) -> str:
     """The table (artery and vein columns per metric), the run settings and a reading of the differences."""
     index = {(r["arm"], r["class"], r["metric"]): r for r in rows}
-    head = ["arm"] + [f"{cls} {LABELS[m]}" for cls in CLASSES for m in TABLE_METRICS]
-    lines = [f"# {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [f"# {title}", "", *table_head()]
     for arm in arm_names:
         cells = [_cell(index[(arm, cls, m)]) for cls in CLASSES for m in TABLE_METRICS]
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")

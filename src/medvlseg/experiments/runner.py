@@ -84,6 +84,7 @@ def prepare_data(budget: Budget, work: Path, progress: bool = False) -> tuple[Pa
 def _test_metrics(run: Path, manifest: Path, progress: bool) -> tuple[dict, dict]:
     """Predict the test split with the run's best checkpoint and score it: (per-class means, timings)."""
     from medvlseg.eval.evaluate import evaluate
+    from medvlseg.experiments.report import class_means
     from medvlseg.infer.batch import collect_inputs, run_batch
     from medvlseg.infer.predictor import Predictor, PredictOptions
 
@@ -95,9 +96,7 @@ def _test_metrics(run: Path, manifest: Path, progress: bool) -> tuple[dict, dict
         raise RuntimeError(f"{run}: test prediction failed: {batch.failed}")
     t_pred = time.perf_counter() - t0
     result = evaluate(run / "test_pred", None, manifest, split="test")
-    metrics = {cls: {m: v["mean"] for m, v in per.items()} | {"hd95_excluded": per["hd95"]["excluded"]}
-               for cls, per in result.summary.items()}
-    return metrics, {"predict_s": round(t_pred, 2), "evaluate_s": round(time.perf_counter() - t0 - t_pred, 2)}
+    return class_means(result.summary), {"predict_s": round(t_pred, 2), "evaluate_s": round(time.perf_counter() - t0 - t_pred, 2)}
 
 
 def run_one(arm: Arm, seed: int, budget: Budget, manifest: Path, cache: Path, work: Path, results: Path,
