@@ -60,12 +60,18 @@ def restrict_to_region(labels: np.ndarray, region: np.ndarray, connectivity: int
     return np.where(keep, labels, 0).astype(labels.dtype)
 
 
-def postprocess_labels(labels: np.ndarray, spacing: Sequence[float], min_mm3: float = 0.0,
-                       lung: np.ndarray | None = None, lung_margin_mm: float = 10.0) -> np.ndarray:
-    """Small-component removal then lung restriction (skipped if `lung` is None/empty or margin < 0), mm units."""
-    out = remove_small_components(labels, spacing, min_mm3)
-    if lung is not None and lung_margin_mm >= 0 and lung.any():
-        out = restrict_to_region(out, dilate_mm(lung > 0, lung_margin_mm, spacing))
-    elif lung is not None and lung_margin_mm >= 0:
+def lung_region(lung: np.ndarray | None, spacing: Sequence[float], margin_mm: float = 10.0) -> np.ndarray | None:
+    """Lung map dilated by `margin_mm` (bool, mm), or None: restriction off (no map, margin < 0) or map empty (warned)."""
+    if lung is None or margin_mm < 0:
+        return None
+    if not lung.any():
         log.warning("lung map is empty: predictions are not restricted to the lung region")
-    return out
+        return None
+    return dilate_mm(lung > 0, margin_mm, spacing)
+
+
+def postprocess_labels(labels: np.ndarray, spacing: Sequence[float], min_mm3: float = 0.0,
+                       region: np.ndarray | None = None) -> np.ndarray:
+    """Small-component removal (mm³ on `spacing`, mm) then, if a `region` (bool, same grid) is given, restriction."""
+    out = remove_small_components(labels, spacing, min_mm3)
+    return out if region is None else restrict_to_region(out, region)

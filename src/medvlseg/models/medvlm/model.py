@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 def default_prompts(k: int) -> list[str]:
     """Class names used as prompts when none are configured (5-class names for K = 4, 3-class for K = 2)."""
-    from medvlseg.text.prompts import CLASSES_3, CLASSES_5
+    from medvlseg.data.label_scheme import default_names
 
-    return list(CLASSES_5) if k == 4 else list(CLASSES_3) if k == 2 else [f"class {i + 1}" for i in range(k)]
+    return default_names(k)
 
 
 class MedVLM(ModelContract, nn.Module):
