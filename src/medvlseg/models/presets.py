@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from medvlseg.models.config import BackboneConfig, ModelConfig
+from medvlseg.models.medvlm.options import ARCHITECTURE as MEDVLM
+from medvlseg.models.medvlm.options import default_options, options_dict
 from medvlseg.models.registry import PRESETS
 from medvlseg.utils.config import override
 
@@ -81,6 +83,13 @@ def segevolution(light: bool = False, num_classes: int = 4, text_dim: int = 512,
 def segvol(light: bool = False, num_classes: int = 4, text_dim: int = 512, in_channels: int = 2) -> ModelConfig:
     """SegVol baseline of seed 004: the `segevolution` model without Mixture-of-Adapters and context priors."""
     return _segevo("segvol", light, num_classes, text_dim, in_channels, moa=False, priors=False)
+
+
+@PRESETS.register("medvlm")
+def medvlm(light: bool = False, num_classes: int = 4, text_dim: int = 384, in_channels: int = 2) -> ModelConfig:
+    """Med-VLM: ViT-base (light: patch 8, 96-d, depth 2) + MiniLM text model, LoRA r=8, 4 mixers; sigmoid."""
+    return ModelConfig(preset="medvlm", architecture=MEDVLM, options=options_dict(default_options(light)),
+                       in_channels=in_channels, num_classes=num_classes, text_dim=text_dim, head="dynamic")
 
 
 def get_preset(name: str, light: bool = False, **overrides: Any) -> ModelConfig:

@@ -140,7 +140,7 @@ def _text_backbone(spec: dict[str, Any]) -> tuple[nn.Module, Any, bool]:
     return BertModel(cfg, add_pooling_layer=False), tokenizer, False
 
 
-class TextEncoder(nn.Module):
+class TextTower(nn.Module):
     """Token ids (K, T) + mask → token features (K, T, hidden) of the frozen BERT-family model (+ LoRA)."""
 
     def __init__(self, opts: MedVLMOptions) -> None:
