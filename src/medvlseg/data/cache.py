@@ -25,6 +25,7 @@ from medvlseg.errors import InputError, MedvlsegError
 from medvlseg.io.manifest import Case, Manifest
 from medvlseg.utils.atomic import atomic_path, write_json
 from medvlseg.utils.config import to_dict
+from medvlseg.utils.tensor_files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -63,21 +64,13 @@ def fingerprint(case: Case, config: PreprocessConfig) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file's bytes (read in 8 MiB chunks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(8 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def _save_array(path: Path, array: np.ndarray) -> dict[str, Any]:
     """Write one .npy atomically; return its size and checksum record."""
     with atomic_path(path) as tmp:
         np.save(tmp, np.ascontiguousarray(array))
     return {"file": path.name, "shape": list(array.shape), "dtype": str(array.dtype),
-            "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+            "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def case_is_valid(case_dir: Path, fp: str, verify: bool = True) -> bool:
@@ -92,7 +85,7 @@ def case_is_valid(case_dir: Path, fp: str, verify: bool = True) -> bool:
         path = case_dir / rec["file"]
         if not path.is_file() or path.stat().st_size != rec["bytes"]:
             return False
-        if verify and file_sha256(path) != rec["sha256"]:
+        if verify and sha256_file(path) != rec["sha256"]:
             log.warning("%s: checksum mismatch, rebuilding", path)
             return False
     return "image" in meta.get("arrays", {})
