@@ -79,26 +79,26 @@ def resize_nearest(array: np.ndarray, new_shape: Sequence[int]) -> np.ndarray:
 
 
 def resize_linear_slabs(array: np.ndarray, new_shape: Sequence[int],
-                        max_bytes: int = 256 << 20) -> Iterator[tuple[slice, np.ndarray]]:
+                        max_bytes: int = 128 << 20) -> Iterator[tuple[slice, torch.Tensor]]:
     """Trilinear resize of a (C, X, Y, Z) array to spatial `new_shape`, yielded as slabs along axis 0.
 
-    Yields (axis-0 slice of the output, slab (C, rows, Y', Z') float32) with the values of
-    `resize(array, new_shape, "linear")` (torch's trilinear, align_corners=False, done separably: Y/Z by
-    `interpolate`, X by the same two-row weights), while holding about `max_bytes` of output at a time.
-    Hand-written: torch/MONAI resize whole tensors only, which for probabilities on a 512³ input is GBs.
+    Yields (axis-0 slice of the output, slab (rows, C, Y', Z') float32 tensor) with the values of
+    `resize(array, new_shape, "linear")` (torch's trilinear, align_corners=False), computed separably: X by the
+    same two-row weights on the coarse grid, then Y/Z by bilinear `interpolate`, while holding about `max_bytes`
+    of output at a time. Hand-written: torch/MONAI resize whole tensors only, which for probabilities on a 512³
+    input is GBs.
     """
     c, n = array.shape[0], array.shape[1]
     m, rest = int(new_shape[0]), tuple(int(v) for v in new_shape[1:])
     rows = max(1, int(max_bytes // max(1, 4 * c * rest[0] * rest[1])))
+    coarse = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).transpose(0, 1)  # (X, C, Y, Z) view
     for a in range(0, m, rows):
         b = min(m, a + rows)
         src = np.maximum((np.arange(a, b) + 0.5) * (n / m) - 0.5, 0.0)  # source x coordinate, voxels
-        i0 = np.minimum(np.floor(src).astype(np.intp), n - 1)
+        i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
         i1 = np.minimum(i0 + 1, n - 1)
-        lo, hi = int(i0.min()), int(i1.max()) + 1
-        t = torch.from_numpy(np.ascontiguousarray(array[:, lo:hi], dtype=np.float32))[None]
+        w = torch.from_numpy((src - i0).astype(np.float32))[:, None, None, None]
         with torch.no_grad():
-            t = F.interpolate(t, size=(hi - lo, *rest), mode="trilinear", align_corners=False)[0]
-            w = torch.from_numpy((src - i0).astype(np.float32))[None, :, None, None]
-            slab = t[:, torch.from_numpy(i0 - lo)] * (1 - w) + t[:, torch.from_numpy(i1 - lo)] * w
-        yield slice(a, b), slab.numpy()
+            x = torch.lerp(coarse[torch.from_numpy(i0)], coarse[torch.from_numpy(i1)], w)  # (rows, C, Y, Z) coarse
+            slab = F.interpolate(x, size=rest, mode="bilinear", align_corners=False) if x.shape[2:] != rest else x
+        yield slice(a, b), slab

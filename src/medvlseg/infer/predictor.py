@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -146,33 +146,40 @@ class Predictor:
         """Foreground names of the written label map (value i+1 = name i)."""
         return list(THREE.names) if self.merges_sides else list(self.class_names)
 
-    def _labels(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities (K', ...) → (labels (...) uint8, foreground probabilities (N, ...)) on the same grid."""
+    def class_labels(self, probs: np.ndarray | torch.Tensor, dim: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (K' channels along `dim`) → (labels uint8, foreground probabilities (N along `dim`))."""
+        probs = torch.as_tensor(probs)
         if self.activation == "softmax":
-            labels = threshold_labels(probs, "softmax")
-            fg = probs[1:]
+            labels = threshold_labels(probs, "softmax", dim=dim)
+            fg = probs.narrow(dim, 1, probs.shape[dim] - 1)
             if self.merges_sides:
-                return to_three_class(labels), np.stack([fg[list(g)].sum(axis=0) for g in FIVE.groups_3])
-            return labels, fg
-        if self.merges_sides:
-            fg = merge_probabilities(probs, FIVE.groups_3)
-            return threshold_labels(fg, "sigmoid", self.options.threshold), fg
-        return threshold_labels(probs, "sigmoid", self.options.threshold), probs
+                labels = torch.from_numpy(to_three_class(labels.numpy()))
+                fg = merge_probabilities(fg, FIVE.groups_3, dim, reduce="sum")
+            return labels.numpy(), fg.numpy()
+        fg = merge_probabilities(probs, FIVE.groups_3, dim) if self.merges_sides else probs
+        return threshold_labels(fg, "sigmoid", self.options.threshold, dim).numpy(), fg.numpy()
 
-    def _input_grid_labels(self, probs: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Working-grid probabilities → labels (uint8) and, if asked, foreground probabilities on the input grid.
+    def decide(self, probs: np.ndarray, lung: np.ndarray | None, work_spacing: Sequence[float],
+               shape: Sequence[int], spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Working-grid probabilities (K', ...) → labels (uint8) and, if asked, foreground probabilities on the
+        input grid (`shape` voxels of `spacing` mm), post-processed there.
 
-        The probabilities are resampled slab by slab (trilinear) and decided there, so memory holds one slab of
-        resampled probabilities, not K' input-sized maps.
+        The probabilities are resampled slab by slab (trilinear) and decided per slab, so memory holds one slab
+        of resampled probabilities, not K' input-sized maps. Components are counted in mm³ on the input grid;
+        the lung region is dilated on the working grid (`lung`, `work_spacing` mm), then nearest-resampled.
         """
+        shape = tuple(int(n) for n in shape)
         labels = np.zeros(shape, dtype=np.uint8)
         fg_out: np.ndarray | None = None
-        for rows, slab in resize_linear_slabs(probs, shape):
-            labels[rows], fg = self._labels(slab)
+        for rows, slab in resize_linear_slabs(probs, shape):  # slab (rows, K', Y, Z)
+            labels[rows], fg = self.class_labels(slab, dim=1)
             if self.options.probabilities:
                 if fg_out is None:
-                    fg_out = np.empty((fg.shape[0], *shape), dtype=np.float32)
-                fg_out[:, rows] = fg
+                    fg_out = np.empty((fg.shape[1], *shape), dtype=np.float32)
+                fg_out[:, rows] = fg.swapaxes(0, 1)
+        region = lung_region(lung, work_spacing, self.options.lung_margin_mm)
+        labels = postprocess_labels(labels, spacing, self.options.min_component_mm3,
+                                    None if region is None else resize_nearest(region, shape))
         return labels, fg_out
 
     def predict_volume(self, volume: Volume, where: str = "image") -> Prediction:
@@ -194,15 +201,9 @@ class Predictor:
             ).numpy()  # (K', X, Y, Z)
         times["inference"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        labels, prob_out = self._input_grid_labels(probs, prep.source_shape)
-        del probs
-        times["invert"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        region = lung_region(prep.lung if self.preprocess.lung_split else None, prep.spacing,
-                             self.options.lung_margin_mm)
-        labels = postprocess_labels(labels, volume.spacing, self.options.min_component_mm3,
-                                    None if region is None else resize_nearest(region, labels.shape))
-        times["postprocess"] = time.perf_counter() - t0
+        labels, prob_out = self.decide(probs, prep.lung if self.preprocess.lung_split else None, prep.spacing,
+                                       prep.source_shape, volume.spacing)
+        times["decide"] = time.perf_counter() - t0  # resampling to the input grid, labels, post-processing
         return Prediction(labels, self.output_names, prob_out, times)
 
     def predict_file(self, input_path: str | Path, output_path: str | Path,

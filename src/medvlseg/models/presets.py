@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from medvlseg.models.config import BackboneConfig, ModelConfig
-from medvlseg.models.medvlm.options import ARCHITECTURE as MEDVLM
-from medvlseg.models.medvlm.options import default_options, options_dict
 from medvlseg.models.registry import PRESETS
 from medvlseg.utils.config import override
 
@@ -88,7 +86,9 @@ def segvol(light: bool = False, num_classes: int = 4, text_dim: int = 512, in_ch
 @PRESETS.register("medvlm")
 def medvlm(light: bool = False, num_classes: int = 4, text_dim: int = 384, in_channels: int = 2) -> ModelConfig:
     """Med-VLM: ViT-base (light: patch 8, 96-d, depth 2) + MiniLM text model, LoRA r=8, 4 mixers; sigmoid."""
-    return ModelConfig(preset="medvlm", architecture=MEDVLM, options=options_dict(default_options(light)),
+    from medvlseg.models.medvlm.options import ARCHITECTURE, default_options, options_dict
+
+    return ModelConfig(preset="medvlm", architecture=ARCHITECTURE, options=options_dict(default_options(light)),
                        in_channels=in_channels, num_classes=num_classes, text_dim=text_dim, head="dynamic")
 
 
