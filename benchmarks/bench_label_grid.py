@@ -1,5 +1,6 @@
 """Where predict decides labels: on the working grid then nearest-upsampled (the pipeline before issue 20, the
-baseline) against on the input grid from slab-resampled probabilities (`Predictor.decide`), in one run.
+baseline) against on the input grid (`Predictor.decide`: trilinear probabilities, interpolated only where the
+label is open), and against issue 20's first version (every input voxel resampled slab by slab), in one run.
 
 One command: `.venv/bin/python benchmarks/bench_label_grid.py --model RUN_DIR [--shape 384 384 256]
 [--ct-spacing 0.8] [--threads 2]`. A `paper` phantom CT (contrast) is generated at --ct-spacing mm; the run's
@@ -27,7 +28,7 @@ def _decide(way: str, run: str, work: str, threads: int, q) -> None:  # noqa: AN
     """Spawned: labels on the input grid from the saved working-grid probabilities, one way; time + peak RSS."""
     import torch
 
-    from medvlseg.data.resample import resize
+    from medvlseg.data.resample import resize, resize_linear_slabs, resize_nearest
     from medvlseg.infer.postprocess import lung_region, postprocess_labels
     from medvlseg.infer.predictor import Predictor, PredictOptions
 
@@ -43,6 +44,13 @@ def _decide(way: str, run: str, work: str, threads: int, q) -> None:  # noqa: AN
         labels = postprocess_labels(labels, meta["work_spacing"], o.min_component_mm3,
                                     lung_region(lung, meta["work_spacing"], o.lung_margin_mm))
         labels = resize(labels, meta["shape"], "nearest")
+    elif way == "every-voxel":  # issue 20's first version: every input voxel resampled (torch, slabs), decided
+        labels = np.zeros(meta["shape"], dtype=np.uint8)
+        for rows, slab in resize_linear_slabs(probs, meta["shape"]):
+            labels[rows] = predictor.class_labels(slab, dim=1)[0]
+        region = lung_region(lung, meta["work_spacing"], o.lung_margin_mm)
+        labels = postprocess_labels(labels, meta["spacing"], o.min_component_mm3,
+                                    None if region is None else resize_nearest(region, meta["shape"]))
     else:
         labels, _ = predictor.decide(probs, lung, meta["work_spacing"], meta["shape"], meta["spacing"])
     seconds = time.perf_counter() - t0
@@ -106,7 +114,7 @@ def main() -> None:
         truth, spacing = _prepare(args.model, args, work)
         ctx = mp.get_context("spawn")
         results = {}
-        for way in ("working-grid", "input-grid"):
+        for way in ("working-grid", "input-grid", "every-voxel"):
             q = ctx.Queue()
             p = ctx.Process(target=_decide, args=(way, args.model, str(work), args.threads, q))
             p.start()
@@ -120,7 +128,9 @@ def main() -> None:
         for way, r in results.items():
             cls = "; ".join(f"{name}: area {r['area'][c] / 1e3:.1f}k mm² = {r['area'][c] / true_area[c]:.3f} x "
                             f"truth, Dice {r['dice'][c]:.3f}" for c, name in ((1, "artery"), (2, "vein")))
-            print(f"{way:13s} {r['seconds']:6.2f} s, peak RSS {r['rss_gb']:.2f} GB; {cls}")
+            print(f"{way:12s} {r['seconds']:6.2f} s, peak RSS {r['rss_gb']:.2f} GB; {cls}")
+        same = np.load(work / "labels_input-grid.npy") == np.load(work / "labels_every-voxel.npy")
+        print(f"input-grid vs every-voxel labels: {int((~same).sum())} of {same.size} voxels differ")
         a, b = results["working-grid"], results["input-grid"]
         print(f"input-grid / working-grid: time {b['seconds'] / a['seconds']:.2f}x, peak RSS "
               f"{b['rss_gb'] / a['rss_gb']:.2f}x, surface area artery {b['area'][1] / a['area'][1]:.3f}x, "

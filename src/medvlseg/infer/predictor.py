@@ -28,10 +28,12 @@ import yaml
 from medvlseg.data.label_scheme import FIVE, THREE, default_names
 from medvlseg.data.labels import to_three_class
 from medvlseg.data.preprocess import PreprocessConfig, preprocess_image
-from medvlseg.data.resample import resize_linear_slabs, resize_nearest
+from medvlseg.data.resample import nearest_indices, resize_linear_slabs
 from medvlseg.errors import CheckpointError, ConfigError, InputError
+from medvlseg.infer.label_grid import decide_on_grid
 from medvlseg.infer.onnx_net import OnnxNet
-from medvlseg.infer.postprocess import lung_region, merge_probabilities, postprocess_labels, threshold_labels
+from medvlseg.infer.postprocess import (foreground_box, lung_region, merge_probabilities, postprocess_labels,
+                                        threshold_labels)
 from medvlseg.infer.writers import write_label_sidecars
 from medvlseg.io import Volume, read_image, write_image
 from medvlseg.models.sliding import sliding_probabilities, window_size
@@ -164,22 +166,29 @@ class Predictor:
         """Working-grid probabilities (K', ...) → labels (uint8) and, if asked, foreground probabilities on the
         input grid (`shape` voxels of `spacing` mm), post-processed there.
 
-        The probabilities are resampled slab by slab (trilinear) and decided per slab, so memory holds one slab
-        of resampled probabilities, not K' input-sized maps. Components are counted in mm³ on the input grid;
-        the lung region is dilated on the working grid (`lung`, `work_spacing` mm), then nearest-resampled.
+        Labels: as if the probabilities were trilinearly resampled to every input voxel and decided there, but
+        interpolated only where the 8 working-grid neighbours leave the label open (`infer.label_grid`).
+        Probabilities (when asked) are resampled slab by slab, so memory holds one slab, not K' input-sized
+        maps. Components are counted in mm³ inside the foreground's bounding box on the input grid; the lung
+        region is dilated on the working grid (`lung`, `work_spacing` mm), then nearest-resampled in that box.
         """
         shape = tuple(int(n) for n in shape)
-        labels = np.zeros(shape, dtype=np.uint8)
+        labels = decide_on_grid(probs, shape, lambda p: self.class_labels(p, dim=0)[0], self.activation,
+                                self.options.threshold)
         fg_out: np.ndarray | None = None
-        for rows, slab in resize_linear_slabs(probs, shape):  # slab (rows, K', Y, Z)
-            labels[rows], fg = self.class_labels(slab, dim=1)
-            if self.options.probabilities:
+        if self.options.probabilities:
+            for rows, slab in resize_linear_slabs(probs, shape):  # slab (rows, K', Y, Z)
+                fg = self.class_labels(slab, dim=1)[1]
                 if fg_out is None:
                     fg_out = np.empty((fg.shape[1], *shape), dtype=np.float32)
                 fg_out[:, rows] = fg.swapaxes(0, 1)
         region = lung_region(lung, work_spacing, self.options.lung_margin_mm)
-        labels = postprocess_labels(labels, spacing, self.options.min_component_mm3,
-                                    None if region is None else resize_nearest(region, shape))
+        box = foreground_box(labels)
+        if box is not None and (self.options.min_component_mm3 > 0 or region is not None):
+            near = None if region is None else region[np.ix_(*(
+                nearest_indices(n, m)[s] for n, m, s in zip(region.shape, shape, box)))]
+            labels[box] = postprocess_labels(np.ascontiguousarray(labels[box]), spacing,
+                                             self.options.min_component_mm3, near)
         return labels, fg_out
 
     def predict_volume(self, volume: Volume, where: str = "image") -> Prediction:
