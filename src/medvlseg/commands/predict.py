@@ -43,8 +43,9 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                    help="keep components touching the lungs dilated by this margin (mm; negative: off)")
     p.add_argument("--split", default=None, help="manifest split to predict (default: all cases)")
     p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha)")
-    p.add_argument("--engine", choices=("torch", "onnx"), default="torch",
-                   help="onnx: run RUN_DIR/model.onnx (from `medvlseg export`) with onnxruntime on CPU")
+    p.add_argument("--engine", choices=("auto", "torch", "onnx", "openvino"), default="auto",
+                   help="onnx/openvino: run RUN_DIR/model.onnx (from `medvlseg export`) on CPU with onnxruntime/"
+                        "OpenVINO; auto: the CPU default engine when that export is current, else torch (logged)")
     p.add_argument("--meshes", action="store_true", help="also write one surface mesh per class (<case>_meshes/)")
     add_mesh_flags(p)
     p.add_argument("--report", action="store_true", help="also write <case>_report.png (overlays + MIP)")
@@ -66,9 +67,9 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         raise InputError(args.model, f"--sw-batch-size must be ≥ 1, got {args.sw_batch_size}")
     if any(not t.strip() for t in args.prompt):
         raise InputError(args.model, "--prompt must not be empty")
-    if args.engine == "onnx" and (args.prompt or args.tta or args.patch_size or args.box or args.point):
-        raise InputError(args.model, "--engine onnx runs the exported fixed-window network: no --prompt, --tta, "
-                                     "--patch-size, --box or --point")
+    if args.engine in ("onnx", "openvino") and (args.prompt or args.tta or args.patch_size or args.box or args.point):
+        raise InputError(args.model, f"--engine {args.engine} runs the exported fixed-window network: no --prompt, "
+                                     "--tta, --patch-size, --box or --point")
     from medvlseg.infer.spatial_prompts import parse_box, parse_point
 
     box = parse_box(args.box, args.input) if args.box else None

@@ -29,7 +29,8 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", out: str | Path | None = 
     if fmt not in DEFAULT_NAMES:
         raise InputError(fmt, f"unknown export format; choose one of {sorted(DEFAULT_NAMES)}")
     run_dir = Path(run_dir)
-    predictor = Predictor.from_run(run_dir, PredictOptions(device="cpu", checkpoint=checkpoint, patch_size=window))
+    predictor = Predictor.from_run(run_dir, PredictOptions(device="cpu", checkpoint=checkpoint, patch_size=window,
+                                                                engine="torch"))
     model = predictor.model.eval()
     roi = list(predictor.roi)
     example = torch.zeros(1, model.config.in_channels, *roi)

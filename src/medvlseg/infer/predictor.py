@@ -31,7 +31,7 @@ from medvlseg.data.preprocess import PreprocessConfig, preprocess_image
 from medvlseg.data.resample import nearest_indices, resize_linear_slabs
 from medvlseg.errors import CheckpointError, ConfigError, InputError
 from medvlseg.infer.label_grid import decide_on_grid
-from medvlseg.infer.onnx_net import OnnxNet
+from medvlseg.infer.engines import choose_engine, load_exported
 from medvlseg.infer.postprocess import (foreground_box, lung_region, merge_probabilities, postprocess_labels,
                                         threshold_labels)
 from medvlseg.infer.writers import write_label_sidecars
@@ -62,7 +62,7 @@ class PredictOptions:
     prompts: tuple[str, ...] = ()  # free-text prompts (one output label each); empty: trained classes
     patch_size: int | None = None  # sliding window edge, voxels (None: the run's training patch size)
     checkpoint: str = "best"  # run checkpoint stem (falls back to "last")
-    engine: str = "torch"  # torch | onnx (RUN/model.onnx from `medvlseg export`, CPU)
+    engine: str = "auto"  # auto | torch | onnx | openvino (the last two: RUN/model.onnx, CPU; see infer.engines)
     box: tuple[float, ...] | None = None  # x0,y0,z0,x1,y1,z1 in input-file voxels (segevolution/segvol)
     points: tuple[tuple[float, float, float, int], ...] = ()  # (x, y, z, label 1/0) in input-file voxels
     modality: str | None = None  # input modality for modality-routed models (segevolution); None: "ct"
@@ -117,8 +117,9 @@ class Predictor:
         run = read_run(run_dir)
         stem = run.checkpoint(options.checkpoint)
         patch: int | list[int] = run.config.patch_size
-        if options.engine == "onnx":
-            model: torch.nn.Module = OnnxNet(run_dir / "model.onnx")
+        engine = choose_engine(options.engine, options, resolve_device(options.device), run_dir, stem)
+        if engine in ("onnx", "openvino"):
+            model: torch.nn.Module = load_exported(engine, run_dir, torch.get_num_threads())
             patch, k = list(model.window), int(model.meta["num_classes"])
         else:
             if not stem.with_suffix(".json").is_file():
@@ -135,6 +136,7 @@ class Predictor:
         elif options.prompts:
             embeddings = _embed_prompts(model, list(options.prompts), run.config, text_encoder, run_dir)
         names = list(options.prompts) if options.prompts else names
+        options = replace(options, engine=engine)
         return cls(model, run.config.preprocess, options, names, patch, embeddings, bool(options.prompts))
 
     @property
