@@ -7,7 +7,7 @@ convention, so `inverse_resample(resample(a))` has exactly `a.shape`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -76,6 +76,13 @@ def resize_nearest(array: np.ndarray, new_shape: Sequence[int]) -> np.ndarray:
     if tuple(array.shape) == tuple(new_shape):
         return array
     return array[np.ix_(*(nearest_indices(n, m) for n, m in zip(array.shape, new_shape)))]
+
+
+def nearest_lookup(array: np.ndarray, new_shape: Sequence[int]) -> Callable[[tuple[np.ndarray, ...]], np.ndarray]:
+    """Function: voxel indices on `new_shape` → values of `resize_nearest(array, new_shape)` there, without
+    building the resized array."""
+    index = [nearest_indices(n, m) for n, m in zip(array.shape, new_shape)]
+    return lambda where: array[tuple(i[w] for i, w in zip(index, where))]
 
 
 def resize_linear_slabs(array: np.ndarray, new_shape: Sequence[int],

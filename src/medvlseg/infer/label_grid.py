@@ -69,27 +69,53 @@ def code_labels(decider: Decider, channels: int) -> np.ndarray:
     return table
 
 
-def decide_on_grid(probs: np.ndarray, shape: Sequence[int], decider: Decider, activation: str,
-                   threshold: float = 0.5, max_voxels: int = 1 << 24, exhaustive: bool = False) -> np.ndarray:
-    """Working-grid probabilities (K', X, Y, Z) → labels (uint8) on the input grid `shape` (voxels) as if every
-    voxel were trilinearly interpolated and decided by `decider`; slabs of about `max_voxels` input voxels.
+def block_voxels(blocks: Sequence[np.ndarray], starts: Sequence[np.ndarray], counts: Sequence[np.ndarray]
+                 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Input voxels of working-grid stencil blocks: (block number per voxel, (x, y, z) voxel indices).
 
-    `exhaustive` interpolates every voxel (the reference the sparse path is tested against).
+    Block (a, b, c) owns the input voxels whose stencil starts there: `counts[axis][i]` of them from
+    `starts[axis][i]` along each axis (the stencil starts are sorted).
+    """
+    cx, cy, cz = (cnt[i] for cnt, i in zip(counts, blocks))
+    sizes = cx * cy * cz
+    owner = np.repeat(np.arange(sizes.size), sizes)
+    local = np.arange(owner.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    cz_o, cyz_o = cz[owner], (cy * cz)[owner]
+    x = starts[0][blocks[0]][owner] + local // cyz_o
+    y = starts[1][blocks[1]][owner] + (local % cyz_o) // cz_o
+    return owner, (x, y, starts[2][blocks[2]][owner] + local % cz_o)
+
+
+def decide_on_grid(probs: np.ndarray, shape: Sequence[int], decider: Decider, activation: str,
+                   threshold: float = 0.5, max_voxels: int = 1 << 22, exhaustive: bool = False) -> np.ndarray:
+    """Working-grid probabilities (K', X, Y, Z) → labels (uint8) on the input grid `shape` (voxels) as if every
+    voxel were trilinearly interpolated and decided by `decider`.
+
+    Work and memory scale with the voxels of non-background stencil blocks (about `max_voxels` input voxels at a
+    time), not with the input grid; `exhaustive` interpolates every voxel (the reference the sparse path is
+    tested against).
     """
     shape = tuple(int(n) for n in shape)
     block = np.full(probs.shape[1:], OPEN, np.uint8) if exhaustive else \
         stencil_codes(coarse_codes(probs, activation, threshold))
     table = code_labels(decider, probs.shape[0])
-    (x0, _, _), (y0, _, _), (z0, _, _) = (linear_stencil(n, m) for n, m in zip(probs.shape[1:], shape))
-    ny, nz = np.bincount(y0, minlength=probs.shape[2]), np.bincount(z0, minlength=probs.shape[3])  # x0.. sorted
-    labels = np.empty(shape, dtype=np.uint8)
-    rows = max(1, max_voxels // (shape[1] * shape[2]))
-    for a in range(0, shape[0], rows):
-        b = min(shape[0], a + rows)
-        slab = np.repeat(np.repeat(block[x0[a:b]], ny, axis=1), nz, axis=2)  # == block[ix_(x0, y0, z0)]
-        out = table[slab]
-        where = np.nonzero(slab == OPEN)
-        if where[0].size:
-            out[where] = decider(interpolate_points(probs, (where[0] + a, where[1], where[2]), shape))
-        labels[a:b] = out
+    firsts = [linear_stencil(n, m)[0] for n, m in zip(probs.shape[1:], shape)]
+    counts = [np.bincount(f, minlength=n) for f, n in zip(firsts, probs.shape[1:])]
+    starts = [np.cumsum(c) - c for c in counts]
+    labels = np.zeros(shape, dtype=np.uint8)
+    busy = np.flatnonzero((block == OPEN) | (table[block] != 0))  # stencil blocks that can hold a label
+    per_block = (counts[0][:, None, None] * counts[1][None, :, None] * counts[2][None, None, :]).ravel()[busy]
+    ends = np.cumsum(per_block)
+    a = 0
+    while a < busy.size:  # chunks of about max_voxels input voxels
+        b = max(a + 1, int(np.searchsorted(ends, ends[a] - per_block[a] + max_voxels, side="right")))
+        ids = busy[a:b]
+        owner, voxels = block_voxels(np.unravel_index(ids, block.shape), starts, counts)
+        codes = block.ravel()[ids][owner]
+        labels[voxels] = table[codes]
+        open_ = np.flatnonzero(codes == OPEN)
+        if open_.size:
+            at = tuple(v[open_] for v in voxels)
+            labels[at] = decider(interpolate_points(probs, at, shape))
+        a = b
     return labels

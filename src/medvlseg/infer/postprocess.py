@@ -10,7 +10,7 @@ connected components; scipy's Euclidean distance transform does the mm-accurate 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cc3d
 import numpy as np
@@ -68,10 +68,14 @@ def foreground_box(labels: np.ndarray) -> tuple[slice, ...] | None:
     return tuple(box)
 
 
+RegionAt = Callable[[tuple[np.ndarray, ...]], np.ndarray]  # voxel indices → bool per voxel (inside the region)
+
+
 def postprocess_labels(labels: np.ndarray, spacing: Sequence[float], min_mm3: float = 0.0,
-                       region: np.ndarray | None = None, connectivity: int = 26) -> np.ndarray:
-    """Drop per-class components (cc3d) under `min_mm3` mm³ (on `spacing`, mm) and, given a `region` (bool, same
-    grid), those not touching it; one labelling pass inside the foreground's bounding box. Returns a new array."""
+                       region: np.ndarray | RegionAt | None = None, connectivity: int = 26) -> np.ndarray:
+    """Drop per-class components (cc3d) under `min_mm3` mm³ (on `spacing`, mm) and, given a `region` (bool array
+    on the same grid, or a function answering for voxel indices), those not touching it; one labelling pass
+    inside the foreground's bounding box, then work on the foreground voxels only. Returns a new array."""
     out = np.zeros_like(labels)
     box = foreground_box(labels)
     if box is None:
@@ -81,14 +85,23 @@ def postprocess_labels(labels: np.ndarray, spacing: Sequence[float], min_mm3: fl
         out[box] = sub
         return out
     comps, n = cc3d.connected_components(sub, connectivity=connectivity, return_N=True)  # per class
+    at = np.flatnonzero(sub)  # foreground voxels (flat, in the box): a few % of it
+    ids = comps.ravel()[at]
     keep = np.ones(n + 1, dtype=bool)
     keep[0] = False
     if min_mm3 > 0:
         min_voxels = int(np.ceil(min_mm3 / float(np.prod(spacing))))
-        keep &= np.bincount(comps.ravel(), minlength=n + 1) >= min_voxels
+        keep &= np.bincount(ids, minlength=n + 1) >= min_voxels
     if region is not None:
+        where = np.unravel_index(at, sub.shape)
+        if callable(region):
+            inside = region(tuple(w + s.start for w, s in zip(where, box)))
+        else:
+            inside = region[box][where]
         touching = np.zeros(n + 1, dtype=bool)
-        touching[comps[region[box]]] = True
+        touching[ids[inside]] = True
         keep &= touching
-    out[box] = np.where(keep[comps], sub, 0)
+    kept = np.zeros_like(sub)
+    kept.ravel()[at] = np.where(keep[ids], sub.ravel()[at], 0)
+    out[box] = kept
     return out

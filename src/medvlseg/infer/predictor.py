@@ -28,12 +28,11 @@ import yaml
 from medvlseg.data.label_scheme import FIVE, THREE, default_names
 from medvlseg.data.labels import to_three_class
 from medvlseg.data.preprocess import PreprocessConfig, preprocess_image
-from medvlseg.data.resample import nearest_indices, resize_linear_slabs
+from medvlseg.data.resample import nearest_lookup, resize_linear_slabs
 from medvlseg.errors import CheckpointError, ConfigError, InputError
 from medvlseg.infer.label_grid import decide_on_grid
 from medvlseg.infer.engines import choose_engine, load_exported
-from medvlseg.infer.postprocess import (foreground_box, lung_region, merge_probabilities, postprocess_labels,
-                                        threshold_labels)
+from medvlseg.infer.postprocess import lung_region, merge_probabilities, postprocess_labels, threshold_labels
 from medvlseg.infer.writers import write_label_sidecars
 from medvlseg.io import Volume, read_image, write_image
 from medvlseg.models.sliding import sliding_probabilities, window_size
@@ -185,12 +184,9 @@ class Predictor:
                     fg_out = np.empty((fg.shape[1], *shape), dtype=np.float32)
                 fg_out[:, rows] = fg.swapaxes(0, 1)
         region = lung_region(lung, work_spacing, self.options.lung_margin_mm)
-        box = foreground_box(labels)
-        if box is not None and (self.options.min_component_mm3 > 0 or region is not None):
-            near = None if region is None else region[np.ix_(*(
-                nearest_indices(n, m)[s] for n, m, s in zip(region.shape, shape, box)))]
-            labels[box] = postprocess_labels(np.ascontiguousarray(labels[box]), spacing,
-                                             self.options.min_component_mm3, near)
+        if self.options.min_component_mm3 > 0 or region is not None:
+            near = None if region is None else nearest_lookup(region, shape)
+            labels = postprocess_labels(labels, spacing, self.options.min_component_mm3, near)
         return labels, fg_out
 
     def predict_volume(self, volume: Volume, where: str = "image") -> Prediction:
