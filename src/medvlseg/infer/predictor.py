@@ -217,8 +217,11 @@ class Predictor:
                      after: Callable[[Volume, Prediction, Path], None] | None = None) -> Prediction:
         """Read an image file/DICOM folder, predict, write label map + side files (+ probabilities), then `after`."""
         input_path, output_path = Path(input_path), Path(output_path)
+        t0 = time.perf_counter()
         volume = read_image(input_path)
+        read_s = time.perf_counter() - t0
         pred = self.predict_volume(volume, where=str(input_path))
+        pred.timings = {"read": read_s, **pred.timings}
         t0 = time.perf_counter()
         if pred.probabilities is not None:
             prob_path = probability_path(output_path)
