@@ -119,26 +119,36 @@ def linear_stencil(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return i0, np.minimum(i0 + 1, n_in - 1), (src - i0).astype(np.float32)
 
 
-def interpolate_points(array: np.ndarray, points: Sequence[np.ndarray], new_shape: Sequence[int]) -> np.ndarray:
+def interpolate_points(array: np.ndarray, points: Sequence[np.ndarray], new_shape: Sequence[int],
+                       channels: np.ndarray | None = None) -> np.ndarray:
     """Trilinear values (C, n) float32 of a (C, X, Y, Z) array resized to `new_shape`, at the target voxels
-    `points` (three index arrays of length n) only.
+    `points` (three index arrays of length n) only; with `channels` (n,), only that channel per point: (n,).
 
     Hand-written: `interpolate`/`map_coordinates` evaluate whole grids. Separable lerps a + w (b - a) in float32
     (X, then Y, then Z), so each value depends on its own 8 neighbours and 3 weights alone: evaluating a subset
     gives bit for bit what evaluating every voxel gives, and the result lies within the neighbours' range.
     Agrees with `resize(array, new_shape)` to float32 rounding (~1e-7).
     """
-    c = array.shape[0]
-    flat = np.ascontiguousarray(array, dtype=np.float32).reshape(c, -1)
-    sy, sz = array.shape[2] * array.shape[3], array.shape[3]
+    flat = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
+    sx, sy = array.shape[2] * array.shape[3], array.shape[3]
     sten = [linear_stencil(n, int(m)) for n, m in zip(array.shape[1:], new_shape)]
     (x0, x1, wx), (y0, y1, wy), (z0, z1, wz) = ((s[0][p], s[1][p], s[2][p]) for s, p in zip(sten, points))
+    x0, x1 = x0 * sx, x1 * sx
+    if channels is None:
+        offset = (np.arange(array.shape[0]) * (sx * array.shape[1]))[:, None]  # (C, 1) channel offsets
+    else:
+        offset = channels.astype(np.intp) * (sx * array.shape[1])
+        x0, x1 = x0 + offset, x1 + offset
+        offset = 0
 
     def lerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return a + w * (b - a)
+        b -= a  # in place, same rounding as a + w * (b - a)
+        b *= w
+        b += a
+        return b
 
     def along_x(y: np.ndarray, z: np.ndarray) -> np.ndarray:
-        base = y * sz + z  # flat offset within an X plane
-        return lerp(flat[:, x0 * sy + base], flat[:, x1 * sy + base], wx)
+        base = y * sy + z + offset  # flat offset within an X plane (per channel)
+        return lerp(flat[x0 + base], flat[x1 + base], wx)
 
     return lerp(lerp(along_x(y0, z0), along_x(y1, z0), wy), lerp(along_x(y0, z1), along_x(y1, z1), wy), wz)

@@ -3,7 +3,8 @@
 Trilinear interpolation is a convex combination of a voxel's 8 working-grid neighbours (its stencil), and the
 float32 lerps of `medvlseg.data.resample.interpolate_points` keep every value within its neighbours' range. So
 for sigmoid outputs: if no neighbour has a class at or above the threshold, the input voxel is background; if
-every neighbour has the same single class above it (all others below), the voxel takes that class. For softmax
+every neighbour has the same single class above it (all others below), the voxel takes that class; if the
+neighbours are only of those two kinds, channel c alone decides (interpolate one channel). For softmax
 the same holds for a class that beats every other by `SOFTMAX_MARGIN` at all 8 neighbours (the margin covers
 float32 rounding of the differences). Only the remaining input voxels (the shell around class boundaries) are
 interpolated and decided by the predictor's own rule, so the labels are those of interpolating every voxel,
@@ -22,7 +23,8 @@ import numpy as np
 from medvlseg.data.resample import interpolate_points, linear_stencil
 
 MIXED = 254  # working voxel: more than one outcome possible
-OPEN = 255  # input voxel whose stencil is not one pure code: interpolate
+OPEN = 255  # stencil block whose corners leave several classes open: interpolate every channel
+SHELL = 128  # stencil block SHELL + c + 1: corners only "nothing above" or "channel c alone" (sigmoid): c decides
 SOFTMAX_MARGIN = 1e-5  # probability margin a softmax class needs over every other to be "pure"
 Decider = Callable[[np.ndarray], np.ndarray]  # probabilities (K', n) → labels (n,) uint8
 
@@ -30,8 +32,8 @@ Decider = Callable[[np.ndarray], np.ndarray]  # probabilities (K', n) → labels
 def coarse_codes(probs: np.ndarray, activation: str, threshold: float = 0.5) -> np.ndarray:
     """Working-grid (K', X, Y, Z) probabilities → uint8 codes: 0 nothing above `threshold` (sigmoid), c+1 channel c
     alone decides (sigmoid: only c at/above threshold; softmax: c beats all others by SOFTMAX_MARGIN), else MIXED."""
-    if probs.shape[0] >= MIXED - 1:
-        raise ValueError(f"at most {MIXED - 2} channels, got {probs.shape[0]}")
+    if probs.shape[0] >= SHELL - 1:
+        raise ValueError(f"at most {SHELL - 2} channels, got {probs.shape[0]}")
     codes = np.full(probs.shape[1:], MIXED, dtype=np.uint8)
     if activation == "sigmoid":
         above = probs >= threshold
@@ -47,22 +49,27 @@ def coarse_codes(probs: np.ndarray, activation: str, threshold: float = 0.5) -> 
 
 
 def stencil_codes(codes: np.ndarray) -> np.ndarray:
-    """Code shared by the 2x2x2 stencil starting at each working voxel (edge-replicated), OPEN where they differ
-    or are MIXED."""
+    """Per working voxel, what the 2x2x2 stencil starting there (edge-replicated) leaves to decide: its shared
+    code; SHELL + code when the corners are only 0 and that one code; else OPEN."""
     pad = np.pad(codes, 1, mode="edge")[1:, 1:, 1:]  # one extra voxel at the far end of each axis
     n = codes.shape
+    views = [pad[dx:dx + n[0], dy:dy + n[1], dz:dz + n[2]] for dx, dy, dz in product((0, 1), repeat=3)]
     lo, hi = codes.copy(), codes.copy()
-    for dx, dy, dz in product((0, 1), repeat=3):
-        if dx or dy or dz:
-            view = pad[dx:dx + n[0], dy:dy + n[1], dz:dz + n[2]]
-            np.minimum(lo, view, out=lo)
-            np.maximum(hi, view, out=hi)
-    return np.where((lo == hi) & (hi != MIXED), hi, OPEN).astype(np.uint8)
+    for view in views[1:]:
+        np.minimum(lo, view, out=lo)
+        np.maximum(hi, view, out=hi)
+    two = (lo == 0) & (hi != MIXED)  # candidates for a 0 / c shell: every corner 0 or hi
+    for view in views:
+        two &= (view == 0) | (view == hi)
+    out = np.where(two, SHELL + hi, OPEN).astype(np.uint8)
+    same = (lo == hi) & (hi != MIXED)
+    out[same] = hi[same]
+    return out
 
 
 def code_labels(decider: Decider, channels: int) -> np.ndarray:
     """Lookup table code → label (uint8, 256 entries): code 0 = all channels 0, code c+1 = channel c alone at 1."""
-    table = np.zeros(256, dtype=np.uint8)
+    table = np.zeros(256, dtype=np.uint8)  # SHELL and OPEN codes map to 0: decided by interpolation
     probes = np.zeros((channels, channels + 1), dtype=np.float32)
     probes[np.arange(channels), np.arange(1, channels + 1)] = 1.0
     table[: channels + 1] = decider(probes)
@@ -103,7 +110,7 @@ def decide_on_grid(probs: np.ndarray, shape: Sequence[int], decider: Decider, ac
     counts = [np.bincount(f, minlength=n) for f, n in zip(firsts, probs.shape[1:])]
     starts = [np.cumsum(c) - c for c in counts]
     labels = np.zeros(shape, dtype=np.uint8)
-    busy = np.flatnonzero((block == OPEN) | (table[block] != 0))  # stencil blocks that can hold a label
+    busy = np.flatnonzero((block > SHELL) | (table[block] != 0))  # stencil blocks that can hold a label
     per_block = (counts[0][:, None, None] * counts[1][None, :, None] * counts[2][None, None, :]).ravel()[busy]
     ends = np.cumsum(per_block)
     a = 0
@@ -113,6 +120,11 @@ def decide_on_grid(probs: np.ndarray, shape: Sequence[int], decider: Decider, ac
         owner, voxels = block_voxels(np.unravel_index(ids, block.shape), starts, counts)
         codes = block.ravel()[ids][owner]
         labels[voxels] = table[codes]
+        shell = np.flatnonzero((codes > SHELL) & (codes != OPEN))
+        if shell.size:  # one channel decides: above threshold → its class, else background
+            at, channel = tuple(v[shell] for v in voxels), codes[shell] - (SHELL + 1)
+            above = interpolate_points(probs, at, shape, channels=channel) >= threshold
+            labels[at] = np.where(above, table[channel + 1], 0)
         open_ = np.flatnonzero(codes == OPEN)
         if open_.size:
             at = tuple(v[open_] for v in voxels)
