@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import tempfile
 import time
@@ -94,7 +95,8 @@ def _prepare(run: str, args: argparse.Namespace, work: Path) -> tuple[np.ndarray
     meta = {"work_spacing": list(prep.spacing), "shape": list(prep.source_shape), "spacing": list(volume.spacing)}
     (work / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     print(f"CT {tuple(args.shape)} at {args.ct_spacing} mm → working grid {prep.image.shape[1:]} at "
-          f"{prep.spacing[0]:.2f} mm; {probs.shape[0]} probability channels; run {run}; {args.threads} threads")
+          f"{prep.spacing[0]:.2f} mm; {probs.shape[0]} probability channels; run {run}; {args.threads} threads; "
+          f"load average {os.getloadavg()[0]:.1f}")
     return case.label, volume.spacing
 
 
