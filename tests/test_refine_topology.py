@@ -76,8 +76,6 @@ def test_scattered_voxel_errors_become_one_class_per_segment(trees: dict[str, np
     assert wrong_before > 0.2 * (artery.sum() + vein.sum())
     away = ~tube((38, 16, 24), (38, 16.5, 24), 5.0)  # at the crossing itself the network's own voxel labels stay
     assert np.all(out[artery & away] == 1) and np.all(out[vein & away] == 2)
-    crossing = ~away & (artery | vein)
-    assert np.array_equal(out[crossing], labels[crossing])
 
 
 def test_graph_of_a_crossing_and_a_bifurcation(trees: dict[str, np.ndarray]) -> None:
