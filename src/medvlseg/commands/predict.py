@@ -41,6 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                    help="drop connected components smaller than this (mm³, per class; 0 keeps all)")
     p.add_argument("--lung-margin-mm", type=float, default=10.0,
                    help="keep components touching the lungs dilated by this margin (mm; negative: off)")
+    p.add_argument("--refine", choices=("none", "topology"), default="none",
+                   help="topology: label whole vessel segments artery or vein from a vessel graph (trees stay "
+                        "one class per branch); none: the network's voxel-wise labels")
     p.add_argument("--split", default=None, help="manifest split to predict (default: all cases)")
     p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha)")
     p.add_argument("--engine", choices=("torch", "onnx"), default="torch",
@@ -80,7 +83,7 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         sw_batch_size=args.sw_batch_size, tta=args.tta, fast=args.fast, device=args.device, min_component_mm3=args.min_component_mm3,
         lung_margin_mm=args.lung_margin_mm, probabilities=args.probabilities,
         prompts=tuple(t.strip() for t in args.prompt), patch_size=args.patch_size, box=box, points=points,
-        modality=args.modality,
+        modality=args.modality, refine=args.refine,
     )
 
 

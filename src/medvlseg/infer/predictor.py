@@ -60,6 +60,7 @@ class PredictOptions:
     box: tuple[float, ...] | None = None  # x0,y0,z0,x1,y1,z1 in input-file voxels (segevolution/segvol)
     points: tuple[tuple[float, float, float, int], ...] = ()  # (x, y, z, label 1/0) in input-file voxels
     modality: str | None = None  # input modality for modality-routed models (segevolution); None: "ct"
+    refine: str = "none"  # none | topology (whole vessel segments artery or vein, medvlseg.infer.refine)
 
     def effective(self) -> PredictOptions:
         """Options with --fast applied (no TTA, overlap 0.25)."""
@@ -139,6 +140,10 @@ class Predictor:
         self.roi = window_size(edges, int(getattr(model, "size_divisor", 1)))
         self.text_embeddings = text_embeddings
         self.prompted = prompted or text_embeddings is not None  # outputs are free-text prompts, not the classes
+        if self.options.refine not in ("none", "topology"):
+            raise ConfigError("--refine", f"must be none or topology, got {self.options.refine!r}")
+        if self.options.refine == "topology" and (self.prompted or len(self.class_names) != 4):
+            raise ConfigError("--refine", "topology needs an artery/vein model (4 trained classes, no --prompt)")
         if self.options.modality is not None or self.options.box or self.options.points:
             from medvlseg.infer.prompted import check_prompt_support
 
@@ -203,6 +208,12 @@ class Predictor:
             return threshold_labels(fg, "sigmoid", self.options.threshold), fg
         return threshold_labels(probs, "sigmoid", self.options.threshold), probs
 
+    def _refine(self, labels: np.ndarray, fg: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
+        """`--refine topology` on the decided labels (3- or 5-class artery/vein outputs), spacing in mm."""
+        from medvlseg.infer.refine import refine_with_sides
+
+        return refine_with_sides(labels, fg, spacing, five_class=self.options.classes == 5)
+
     def predict_volume(self, volume: Volume, where: str = "image") -> Prediction:
         """Canonical volume (HU) → Prediction on the same canonical grid."""
         times: dict[str, float] = {}
@@ -227,6 +238,10 @@ class Predictor:
         labels = postprocess_labels(labels, prep.spacing, self.options.min_component_mm3,
                                     prep.lung if self.preprocess.lung_split else None, self.options.lung_margin_mm)
         times["postprocess"] = time.perf_counter() - t0
+        if self.options.refine != "none":
+            t0 = time.perf_counter()
+            labels = self._refine(labels, fg, prep.spacing)
+            times["refine"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         out = invert_to_source(labels, prep, "nearest").astype(np.uint8)
         prob_out = invert_to_source(fg.astype(np.float32), prep, "linear") if self.options.probabilities else None

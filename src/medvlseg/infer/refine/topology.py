@@ -114,3 +114,15 @@ def refine_topology(labels: np.ndarray, probs: np.ndarray, spacing: Sequence[flo
     log.info("topology refinement: %d segments, %d junction pairs, %d of %d vessel voxels relabelled", graph.n,
              graph.pairs.shape[0], changed, fine[0].size)
     return out
+
+
+def refine_with_sides(labels: np.ndarray, fg: np.ndarray, spacing: Sequence[float], five_class: bool,
+                      options: TopologyOptions | None = None) -> np.ndarray:
+    """Refine 3-class labels with (artery, vein) probabilities fg (2, ...), or 5-class labels (1 LA, 2 LV, 3 RA,
+    4 RV) with fg (4, ...): artery/vein from the refinement, left/right kept from the network (spacing in mm)."""
+    if not five_class:
+        return refine_topology(labels, fg, spacing, options)
+    av_probs = np.stack([np.maximum(fg[0], fg[2]), np.maximum(fg[1], fg[3])])
+    av = np.where(labels > 0, (labels - 1) % 2 + 1, 0).astype(labels.dtype)
+    refined = refine_topology(av, av_probs, spacing, options)
+    return np.where(labels >= 3, refined + 2 * (refined > 0), refined).astype(labels.dtype)
