@@ -28,6 +28,7 @@ from medvlseg.train.checkpoint import load_training_state, save_training_state
 from medvlseg.train.config import TrainConfig
 from medvlseg.train.logs import EpochLog, TensorBoardLog, require_tensorboard
 from medvlseg.train.losses import partial_label_loss
+from medvlseg.train.skeleton_recall import skeleton_recall_loss
 from medvlseg.train.sampling import EpochSampler, PatchDataset
 from medvlseg.train.setup import build_run_model, class_list, resolve_cache, training_cases, write_run_files
 from medvlseg.train.validation import validate
@@ -150,6 +151,9 @@ class Trainer:
         with ctx:
             logits = self.net(image, **kwargs)
         loss = partial_label_loss(logits.float(), label, annotated, self.model.activation)
+        if self.config.loss.skeleton_recall > 0:
+            loss = loss + self.config.loss.skeleton_recall * skeleton_recall_loss(logits.float(), label, annotated,
+                                                                                  self.model.activation)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
