@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 
 from medvlseg.eval.evaluate import GtCase, score_case
@@ -33,7 +34,8 @@ def main() -> None:
     rows: dict[str, list[dict]] = {name: [] for name in SETTINGS}
     for case in Manifest.load(args.manifest).split(args.split):
         labels = read_image(args.pred / f"{case.name}.nii.gz")
-        probs = np.moveaxis(read_image(probability_path(args.pred / f"{case.name}.nii.gz")).array, -1, 0)
+        prob_img = nib.as_closest_canonical(nib.load(str(probability_path(args.pred / f"{case.name}.nii.gz"))))
+        probs = np.moveaxis(np.asarray(prob_img.dataobj, dtype=np.float32), -1, 0)  # (2, X, Y, Z) canonical
         gt = read_image(case.label).array.astype(np.int16)
         for name, opts in SETTINGS.items():
             lab = labels.array if opts is None else refine_topology(labels.array, probs, labels.spacing, opts)
