@@ -38,7 +38,7 @@ def main() -> None:
         probs = np.moveaxis(np.asarray(prob_img.dataobj, dtype=np.float32), -1, 0)  # (2, X, Y, Z) canonical
         gt = read_image(case.label).array.astype(np.int16)
         for name, opts in SETTINGS.items():
-            lab = labels.array if opts is None else refine_topology(labels.array, probs, labels.spacing, opts)
+            lab = labels.array if opts is None else refine_topology(labels.array, probs[0] - probs[1], labels.spacing, opts)
             rows[name] += score_case(lab.astype(np.int16), gt, GtCase(case.name, case.label), labels.spacing)
     print(f"{args.split} split; mean over cases")
     print(f"{'setting':24} {'av_acc artery':>13} {'av_acc vein':>11} {'comp artery':>11} {'comp vein':>9} "

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-import medvlseg.infer.refine as refine
+import medvlseg.infer.predictor as predictor_module
 from medvlseg.commands.predict import options_from_args
 from medvlseg.data.preprocess import PreprocessConfig
 from medvlseg.errors import ConfigError
@@ -47,7 +47,7 @@ def image(tiny_benchmark: Path) -> Path:
 def test_refine_none_is_the_voxelwise_output_byte_for_byte(image: Path, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(refine, "refine_with_sides", lambda labels, *a, **k: calls.append(1) or labels)
+    monkeypatch.setattr(predictor_module, "refine_labels", lambda labels, *a, **k: calls.append(1) or labels)
     predictor(refine="none").predict_file(image, tmp_path / "none.nii.gz")
     assert not calls  # `none` never enters the refinement
     predictor(refine="topology").predict_file(image, tmp_path / "identity.nii.gz")

@@ -78,12 +78,12 @@ def _paint(nearest: np.ndarray, seg_label: np.ndarray, junction_label: np.ndarra
     return out
 
 
-def refine_topology(labels: np.ndarray, probs: np.ndarray, spacing: Sequence[float],
+def refine_topology(labels: np.ndarray, evidence: np.ndarray, spacing: Sequence[float],
                     options: TopologyOptions | None = None) -> np.ndarray:
-    """Labels (X, Y, Z; 1 artery, 2 vein) + probabilities (2, X, Y, Z: artery, vein) → refined labels (same mask)."""
+    """Labels (X, Y, Z; 1 artery, 2 vein) + evidence (X, Y, Z: p_artery − p_vein) → refined labels (same mask)."""
     options = options or TopologyOptions()
-    if labels.shape != probs.shape[1:] or probs.shape[0] != 2:
-        raise ValueError(f"labels {labels.shape} and probabilities {probs.shape} must be (X,Y,Z) and (2,X,Y,Z)")
+    if labels.shape != evidence.shape:
+        raise ValueError(f"labels {labels.shape} and evidence {evidence.shape} must have the same shape")
     mask = labels > 0
     if not mask.any():
         return labels.copy()
@@ -91,7 +91,7 @@ def refine_topology(labels: np.ndarray, probs: np.ndarray, spacing: Sequence[flo
     idx = np.nonzero(mask[box])  # fine mask voxels, crop coordinates
     offset = tuple(b.start for b in box)
     fine = tuple(i + o for i, o in zip(idx, offset))
-    evidence = probs[0][fine].astype(np.float64) - probs[1][fine].astype(np.float64)  # (N,) artery − vein
+    voxel_evidence = evidence[fine].astype(np.float64)  # (N,) artery − vein
     f = _factors(spacing, options.graph_spacing_mm)
     coarse_idx = tuple(i // k for i, k in zip(idx, f))
     coarse_shape = tuple(int(-(-(b.stop - b.start) // k)) for b, k in zip(box, f))
@@ -104,7 +104,7 @@ def refine_topology(labels: np.ndarray, probs: np.ndarray, spacing: Sequence[flo
     seg = _nearest_skeleton(graph, coarse_spacing)[coarse_idx]  # (N,) 1..n segment, n+1.. junction
     on_seg = seg <= graph.n
     territory = np.bincount(seg[on_seg] - 1, minlength=graph.n).astype(np.float64)
-    unary = np.bincount(seg[on_seg] - 1, weights=evidence[on_seg], minlength=graph.n)
+    unary = np.bincount(seg[on_seg] - 1, weights=voxel_evidence[on_seg], minlength=graph.n)
     unary = np.where(graph.radius_mm >= options.root_radius_mm, options.root_gain * unary, unary)
     artery = min_cut_labels(unary, graph.pairs, pair_weights(graph, territory, options.beta))
     seg_label = np.where(artery, ARTERY, VEIN).astype(labels.dtype)
@@ -116,13 +116,22 @@ def refine_topology(labels: np.ndarray, probs: np.ndarray, spacing: Sequence[flo
     return out
 
 
-def refine_with_sides(labels: np.ndarray, fg: np.ndarray, spacing: Sequence[float], five_class: bool,
-                      options: TopologyOptions | None = None) -> np.ndarray:
-    """Refine 3-class labels with (artery, vein) probabilities fg (2, ...), or 5-class labels (1 LA, 2 LV, 3 RA,
-    4 RV) with fg (4, ...): artery/vein from the refinement, left/right kept from the network (spacing in mm)."""
+def av_evidence(fg: np.ndarray, dim: int = 0) -> np.ndarray:
+    """Artery − vein evidence from foreground probabilities along `dim`: (artery, vein) or (LA, LV, RA, RV)."""
+    fg = np.moveaxis(np.asarray(fg), dim, 0)
+    if fg.shape[0] == 2:
+        return fg[0] - fg[1]
+    if fg.shape[0] == 4:
+        return np.maximum(fg[0], fg[2]) - np.maximum(fg[1], fg[3])
+    raise ValueError(f"artery/vein evidence needs 2 or 4 foreground channels, got {fg.shape[0]}")
+
+
+def refine_labels(labels: np.ndarray, evidence: np.ndarray, spacing: Sequence[float], five_class: bool,
+                  options: TopologyOptions | None = None) -> np.ndarray:
+    """Refine 3-class labels (1 artery, 2 vein) or 5-class labels (1 LA, 2 LV, 3 RA, 4 RV: artery/vein from the
+    refinement, left/right kept from the network) with the artery − vein `evidence`; spacing in mm."""
     if not five_class:
-        return refine_topology(labels, fg, spacing, options)
-    av_probs = np.stack([np.maximum(fg[0], fg[2]), np.maximum(fg[1], fg[3])])
-    av = np.where(labels > 0, (labels - 1) % 2 + 1, 0).astype(labels.dtype)
-    refined = refine_topology(av, av_probs, spacing, options)
+        return refine_topology(labels, evidence, spacing, options)
+    av = np.where(labels > 0, (labels.astype(np.int16) - 1) % 2 + 1, 0).astype(labels.dtype)
+    refined = refine_topology(av, evidence, spacing, options)
     return np.where(labels >= 3, refined + 2 * (refined > 0), refined).astype(labels.dtype)
