@@ -88,3 +88,29 @@ def downsample_labels(tissue: np.ndarray, side: np.ndarray, k: int) -> tuple[np.
     out_side = block_max(side, k)
     out_side[label == 0] = 0
     return label, out_side
+
+
+def block_mode(tissue: np.ndarray, k: int) -> np.ndarray:
+    """Most frequent tissue id (uint8) in every k³ block (ties → the lower id)."""
+    if k == 1:
+        return tissue
+    present = np.flatnonzero(np.bincount(tissue.ravel(), minlength=T.N_TISSUES))
+    best = np.zeros(tuple(n // k for n in tissue.shape), dtype=np.float32)
+    out = np.zeros(best.shape, dtype=np.uint8)
+    for tid in present:
+        share = block_mean(tissue == tid, k)
+        win = share > best
+        best[win], out[win] = share[win], tid
+    return out
+
+
+def consistent_tissue(tissue: np.ndarray, label: np.ndarray, lung: np.ndarray) -> np.ndarray:
+    """Output tissue map agreeing with the label: labelled voxels are their vessel, unlabelled pulmonary-vessel
+    voxels (under half vessel) become the surrounding parenchyma (lung) or mediastinal fat."""
+    out = tissue.copy()
+    stray = (label == 0) & np.isin(out, (T.PULM_ARTERY, T.PULM_VEIN))
+    out[stray & (lung > 0)] = T.LUNG
+    out[stray & (lung == 0)] = T.FAT
+    out[label == 1] = T.PULM_ARTERY
+    out[label == 2] = T.PULM_VEIN
+    return out

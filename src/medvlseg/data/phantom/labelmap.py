@@ -75,7 +75,7 @@ def render_tissue(anat: Anatomy, heart: Heart, distractors: Distractors, grid: G
     if k == 1:
         return tissue, lung
     mixed = np.flatnonzero(ndimage.maximum_filter(tissue, 3) != ndimage.minimum_filter(tissue, 3))
-    fine_t, fine_l = _repeat(tissue, k), _repeat(lung, k)
+    fine_t, fine_l = repeat_k(tissue, k), repeat_k(lung, k)
     offsets = (np.stack(np.meshgrid(*[np.arange(k)] * 3, indexing="ij"), -1).reshape(-1, 3) - (k - 1) / 2) / k
     per = max(chunk // k ** 3, 1)
     for i in range(0, len(mixed), per):
@@ -89,7 +89,7 @@ def render_tissue(anat: Anatomy, heart: Heart, distractors: Distractors, grid: G
     return fine_t, fine_l
 
 
-def _repeat(array: np.ndarray, k: int) -> np.ndarray:
+def repeat_k(array: np.ndarray, k: int) -> np.ndarray:
     """Nearest-neighbour upsampling by k along every axis."""
     for axis in range(3):
         array = np.repeat(array, k, axis=axis)

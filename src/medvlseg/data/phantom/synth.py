@@ -15,19 +15,20 @@ import numpy as np
 
 from medvlseg.data.phantom import tissues as T
 from medvlseg.data.phantom.airways import GrowthParams
-from medvlseg.data.phantom.anatomy import make_anatomy
+from medvlseg.data.phantom.anatomy import Anatomy, make_anatomy
 from medvlseg.data.phantom.appearance import draw_appearance, draw_phase
 from medvlseg.data.phantom.body import make_warp
 from medvlseg.data.phantom.distractors import draw_distractors
 from medvlseg.data.phantom.generator import PhantomCase
 from medvlseg.data.phantom.great_vessels import make_great_vessels
 from medvlseg.data.phantom.heart import make_heart
-from medvlseg.data.phantom.imaging import add_noise_and_artifacts, downsample_labels, fine_hu, psf_and_sample
+from medvlseg.data.phantom.imaging import (add_noise_and_artifacts, block_max, block_mode, consistent_tissue,
+                                          downsample_labels, fine_hu, psf_and_sample)
 from medvlseg.data.phantom.intensity import smooth_field
-from medvlseg.data.phantom.labelmap import paint_tubes, render_tissue
+from medvlseg.data.phantom.labelmap import paint_tubes, render_tissue, repeat_k
 from medvlseg.data.phantom.raster import Grid
 from medvlseg.data.phantom.synth_presets import SynthConfig, fov_box
-from medvlseg.data.phantom.vessels import grow_lung
+from medvlseg.data.phantom.vessels import LungTrees, grow_lung
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,12 @@ def draw_grids(config: SynthConfig, centre: np.ndarray, extent: np.ndarray,
     return grid, fine, k
 
 
-def _repeat(field: np.ndarray, k: int) -> np.ndarray:
-    """Nearest-neighbour upsampling by k along every axis."""
-    for axis in range(3):
-        field = np.repeat(field, k, axis=axis)
-    return field
+def landmarks(anat: Anatomy, lungs: list[LungTrees]) -> dict[str, list]:
+    """World positions (mm) the checks use: pulmonary valve, trunk bifurcation, chamber centres, vein ostia."""
+    return {"pulmonary_valve": anat.trunk[0].round(2).tolist(), "bifurcation": anat.trunk[-1].round(2).tolist(),
+            "trunk_mid": anat.trunk[1].round(2).tolist(), "rv_centre": anat.rv_centre.round(2).tolist(),
+            "la_centre": anat.la_centre.round(2).tolist(), "aorta_arch": anat.aorta[2].round(2).tolist(),
+            "ostia": [v.points[0].round(2).tolist() for lt in lungs for v in lt.veins]}
 
 
 def synth_case(config: SynthConfig, seed: int, contrast: str | None = None, fov: str | None = None) -> PhantomCase:
@@ -71,7 +73,8 @@ def synth_case(config: SynthConfig, seed: int, contrast: str | None = None, fov:
                           stop_radius=max(config.stop_radius_mm, config.stop_radius_vox * min_sp),
                           min_length=max(2.0, min_sp))
     ratio = float(rng.uniform(1.0, 1.3))
-    lungs = [grow_lung(anat, side, params, config.max_points, ratio, rng) for side in (1, 2)]
+    ostia = (1 if rng.uniform() < 0.15 else 2, 3 if rng.uniform() < 0.25 else 2)  # common left trunk / right middle
+    lungs = [grow_lung(anat, side, params, config.max_points, ratio, rng, ostia[side - 1]) for side in (1, 2)]
     distractors = draw_distractors(anat, config.distractor_rate, rng)
     app = draw_appearance(draw_phase(contrast or config.contrast, rng), config.low_dose_fraction, rng)
     t1 = time.perf_counter()
@@ -82,7 +85,7 @@ def synth_case(config: SynthConfig, seed: int, contrast: str | None = None, fov:
     t2 = time.perf_counter()
     ys = fine.axes()[1]
     post = np.clip((ys.max() - ys) / max(float(np.ptp(ys)), 1.0), 0.0, 1.0).astype(np.float32)
-    hu = fine_hu(tissue_f, app, fine.spacing, _repeat(smooth_field(grid.shape, grid.spacing, 6.0, rng), k), post, rng)
+    hu = fine_hu(tissue_f, app, fine.spacing, repeat_k(smooth_field(grid.shape, grid.spacing, 6.0, rng), k), post, rng)
     fwhm = np.array([rng.uniform(*config.fwhm_xy)] * 2 + [rng.uniform(*config.thickness) * grid.spacing[2]])
     breathing = bool(rng.uniform() < config.artifact_rate)
     if breathing:  # respiratory motion: extra blur along z and y
@@ -90,8 +93,8 @@ def synth_case(config: SynthConfig, seed: int, contrast: str | None = None, fov:
     image = psf_and_sample(hu, fine.spacing, k, fwhm)
     del hu
     label, side = downsample_labels(tissue_f, side_f, k)
-    pick = (slice(k // 2, None, k),) * 3
-    tissue, lung = tissue_f[pick][: grid.shape[0], : grid.shape[1], : grid.shape[2]], lung_f[pick]
+    lung = block_max(lung_f, k)
+    tissue = consistent_tissue(block_mode(tissue_f, k), label, lung)
     dense = np.argwhere(tissue == (T.SVC if app.phase == "arterial" else T.CORTICAL))
     streak_at = dense.mean(axis=0) if len(dense) else np.array(grid.shape) / 2
     artifacts = add_noise_and_artifacts(image, grid.spacing, app, config.artifact_rate, streak_at, rng)
@@ -100,6 +103,7 @@ def synth_case(config: SynthConfig, seed: int, contrast: str | None = None, fov:
     meta = {"seed": int(seed), "engine": "synth", "contrast": app.phase != "none", "phase": app.phase,
             "hu": app.summary(), "fov": fov_name, "orientation": orientation, "anatomy_scale": anat.scale,
             "supersample": k, "murray_gamma": params.gamma, "artery_airway_ratio": ratio,
+            "vein_ostia": list(ostia), "landmarks_mm": landmarks(anat, lungs),
             "fwhm_mm": fwhm.round(3).tolist(), "breathing_blur": breathing, "distractors": distractors.summary(),
             **artifacts, "timing_s": {"trees": t1 - t0, "labelmap": t2 - t1, "image": t3 - t2}}
     log.debug("synth seed %d: trees %.2fs labelmap %.2fs image %.2fs", seed, t1 - t0, t2 - t1, t3 - t2)
