@@ -103,6 +103,10 @@ def build_case(out_dir: Path, config: PhantomConfig | SynthConfig, plan: CasePla
         write_preview(out_dir / "previews" / f"{plan.name}.png", case.image, annotate(case, plan.annotated),
                       case.airway, case.spacing, title)
     meta = {k: v for k, v in case.meta.items() if k != "timing_s"}
+    if isinstance(config, SynthConfig):
+        from medvlseg.data.phantom.checks import contrast_gap
+
+        meta["contrast_gap"] = {k: round(v, 1) for k, v in contrast_gap(case.image, case.label).items()}
     meta.update(spacing=list(case.spacing), shape=list(case.image.shape), lung_mask=lung_rel)
     return {"case": plan.name, "image": image_rel, "label": label_rel, "annotated": plan.annotated,
             "meta": meta, "_split": plan.split}
@@ -144,5 +148,16 @@ def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig | SynthConf
                                     f"phantom (preset {name}, seed {seed})",
                         extra={"phantom": phantom})
     path = manifest.save(out_dir / "dataset.json")
+    if preview and isinstance(config, SynthConfig):
+        from medvlseg.data.phantom.preview import write_gallery
+
+        write_gallery(out_dir / "gallery.png", [(c.image, c.label, _gallery_title(c)) for c in cases])
     log.info("wrote %d phantom cases to %s", len(entries), out_dir)
     return path
+
+
+def _gallery_title(case: object) -> str:
+    """'case_000 arterial cta 1.9 mm' for the gallery."""
+    meta = getattr(case, "meta", {})
+    spacing = meta.get("spacing", [0.0])
+    return f"{getattr(case, 'name', '')} {meta.get('phase', '')} {meta.get('fov', '')} {spacing[0]:.1f} mm"
