@@ -112,3 +112,18 @@ def test_fields_of_view(fov):
         assert extent[0] > 280 and extent[2] > 220, extent
     else:
         assert extent[2] < 200 and (case.tissue == T.LIVER).any(), extent
+
+
+def test_phantom_cli_engine_contrast_and_gallery(tmp_path, capsys):
+    from medvlseg.cli import main
+
+    out = tmp_path / "ph"
+    assert main(["phantom", "--out", str(out), "--preset", "tiny", "--contrast", "arterial", "--cases", "2",
+                 "--preview", "--seed", "4"]) == 0
+    printed = capsys.readouterr().out
+    line = next(x for x in printed.splitlines() if x.startswith("arterial:"))
+    assert float(line.split("artery - vein ")[1].split(" HU")[0]) > 150, line
+    assert (out / "gallery.png").stat().st_size > 10_000 and len(list((out / "images").iterdir())) == 2
+    assert main(["validate", str(out / "dataset.json")]) == 0
+    assert main(["phantom", "--out", str(tmp_path / "bad"), "--engine", "classic", "--contrast", "none"]) == 1
+    assert "need the engine" in capsys.readouterr().err
