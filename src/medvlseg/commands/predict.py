@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from medvlseg.commands.mesh import add_mesh_flags
 
@@ -49,6 +50,10 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     add_mesh_flags(p)
     p.add_argument("--report", action="store_true", help="also write <case>_report.png (overlays + MIP)")
     p.add_argument("--dicom-seg", action="store_true", help="also write <case>_seg.dcm (DICOM series inputs)")
+    p.add_argument("--statistics", action="store_true",
+                   help="also write <case>_statistics.json (per class and lung side: volume ml, HU mean/median, "
+                        "surface mm², components, skeleton length mm, branch points; artery/vein volume ratio); "
+                        "folder mode adds statistics.csv")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -89,7 +94,7 @@ def extras_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from medvlseg.commands.mesh import mesh_formats
     from medvlseg.infer.extras import CaseExtras
 
-    return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg,
+    return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg, statistics=args.statistics,
                       mesh_formats=mesh_formats(args.mesh_format), mesh_faces=args.mesh_faces,
                       mesh_smooth=args.mesh_smooth, mesh_coords=args.mesh_coords)
 
@@ -143,4 +148,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"medvlseg predict: skipped: {name}: {reason}", file=sys.stderr)
         for name, error in report.failed.items():
             print(f"medvlseg predict: error: {name}: {error}", file=sys.stderr)
+        if args.statistics:
+            print(f"{write_folder_statistics(out, items, args.ext)}: statistics of every predicted case")
     return 1 if report.failed else 0
+
+
+def write_folder_statistics(out: Path, items: list, ext: str) -> Path:  # type: ignore[type-arg]
+    """`OUT/statistics.csv` over the `<case>_statistics.json` files of the cases in `items` that have one."""
+    import json
+
+    from medvlseg.infer.batch import output_for
+    from medvlseg.infer.statistics import statistics_path, write_statistics_csv
+
+    found = [statistics_path(output_for(out, item, ext)) for item in items]
+    stats = [json.loads(p.read_text(encoding="utf-8")) for p in found if p.is_file()]
+    path = out / "statistics.csv"
+    write_statistics_csv(path, stats)
+    return path
