@@ -81,7 +81,7 @@ def test_predict_folder_statistics_csv(tiny_run: Path, tiny_benchmark: Path, tmp
                                        capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "preds"
     code = main(["predict", "-i", str(tiny_benchmark), "-o", str(out), "-m", str(tiny_run), "--split", "test",
-                 "--statistics", "--no-progress", "--min-component-mm3", "0"])
+                 "--statistics", "--no-progress", "--min-component-mm3", "0", "--ext", ".seg.nrrd"])
     assert code == 0, capsys.readouterr().err
     cases = [c.name for c in Manifest.load(tiny_benchmark).split("test")]
     with (out / "statistics.csv").open(encoding="utf-8") as f:
@@ -89,7 +89,7 @@ def test_predict_folder_statistics_csv(tiny_run: Path, tiny_benchmark: Path, tmp
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == len(cases) * 2 * 3
     for case in cases:
         stats = json.loads((out / f"{case}_statistics.json").read_text(encoding="utf-8"))
-        pred = read_image(out / f"{case}.nii.gz")
+        pred = read_image(out / f"{case}.seg.nrrd")  # folder mode with --ext .seg.nrrd (Slicer segmentations)
         for name, entry in stats["classes"].items():
             expected = (np.asarray(pred.array) == entry["label"]).sum() * np.prod(pred.spacing) / 1000
             assert entry["all"]["volume_ml"] == pytest.approx(expected, abs=1e-3)

@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                     "folder of images or a manifest JSON (then OUTPUT is a folder).",
     )
     p.add_argument("-i", "--input", required=True, help="image file, DICOM folder, folder of images or manifest")
-    p.add_argument("-o", "--output", required=True, help="label map file (single input) or output folder")
+    p.add_argument("-o", "--output", required=True, help="label map file (single input; *.seg.nrrd writes a 3D Slicer segmentation) or output folder")
     p.add_argument("-m", "--model", required=True, help="training run folder")
     p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
                    help="free-text class prompt (repeatable; one output label per prompt, in order)")
@@ -43,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     p.add_argument("--lung-margin-mm", type=float, default=10.0,
                    help="keep components touching the lungs dilated by this margin (mm; negative: off)")
     p.add_argument("--split", default=None, help="manifest split to predict (default: all cases)")
-    p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha)")
+    p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha; .seg.nrrd: 3D Slicer segmentation "
+                        "with named, coloured segments)")
     p.add_argument("--engine", choices=("torch", "onnx"), default="torch",
                    help="onnx: run RUN_DIR/model.onnx (from `medvlseg export`) with onnxruntime on CPU")
     p.add_argument("--meshes", action="store_true", help="also write one surface mesh per class (<case>_meshes/)")
