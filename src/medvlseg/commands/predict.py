@@ -55,6 +55,9 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                    help="also write <case>_statistics.json (per class and lung side: volume ml, HU mean/median, "
                         "surface mm², components, skeleton length mm, branch points; artery/vein volume ratio); "
                         "folder mode adds statistics.csv")
+    p.add_argument("--html", action="store_true",
+                   help="also write <case>_view.html: an offline page (NiiVue) with the CT, the label overlay in three "
+                        "planes and the 3D vessel meshes")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -96,6 +99,7 @@ def extras_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from medvlseg.infer.extras import CaseExtras
 
     return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg, statistics=args.statistics,
+                      html=args.html,
                       mesh_formats=mesh_formats(args.mesh_format), mesh_faces=args.mesh_faces,
                       mesh_smooth=args.mesh_smooth, mesh_coords=args.mesh_coords)
 

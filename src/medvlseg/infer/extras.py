@@ -19,6 +19,7 @@ class CaseExtras:
     report: bool = False
     dicom_seg: bool = False
     statistics: bool = False
+    html: bool = False
     mesh_formats: list[str] = field(default_factory=lambda: ["stl", "obj"])
     mesh_faces: int = 100_000
     mesh_smooth: int = 10
@@ -27,7 +28,7 @@ class CaseExtras:
     @property
     def any(self) -> bool:
         """True when at least one extra is asked for."""
-        return self.meshes or self.report or self.dicom_seg or self.statistics
+        return self.meshes or self.report or self.dicom_seg or self.statistics or self.html
 
     def __call__(self, volume: Volume, pred: Prediction, label_path: Path) -> None:
         """Write the requested extras of one predicted case beside `label_path`."""
@@ -55,6 +56,11 @@ class CaseExtras:
 
             write_statistics(statistics_path(label_path), pred.labels, volume.array, volume.spacing, pred.names,
                              stem, str(volume.path or label_path))
+        if self.html:
+            from medvlseg.infer.viewer import viewer_path, write_viewer
+
+            write_viewer(viewer_path(label_path), volume.array, pred.labels, volume.affine, pred.names,
+                         f"{stem}: {', '.join(pred.names)}")
 
 
 def _artery_vein(pred: Prediction):  # type: ignore[no-untyped-def]
