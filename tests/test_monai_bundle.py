@@ -26,7 +26,7 @@ def test_bundle_runs_with_monai_and_agrees_with_predict(tiny_run: Path, tiny_ben
     assert main(["export", str(tiny_run), "--format", "monai-bundle", "--out", str(bundle)]) == 0
     assert all((bundle / f).is_file() for f in LAYOUT)
     assert not any("medvlseg" in line for f in (bundle / "scripts").iterdir()  # runs without medvlseg installed
-                   for line in f.read_text(encoding="utf-8").splitlines() if "import" in line)
+                   for line in f.read_text(encoding="utf-8").splitlines() if line.lstrip().startswith(("import ", "from ")))
     meta = json.loads((bundle / "configs" / "metadata.json").read_text(encoding="utf-8"))
     assert meta["network_data_format"]["inputs"]["image"]["num_channels"] == 2  # CT + tubularity
     assert meta["label_classes"] == {"1": "pulmonary artery", "2": "pulmonary vein"}

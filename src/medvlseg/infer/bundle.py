@@ -137,10 +137,35 @@ Licence: Apache-2.0 (LICENSE).
 """
 
 
+BUNDLE_IMPORT = "from .tubularity import tubularity"
+SCRIPTS_INIT = '''"""Bundle scripts (medvlseg MONAI bundle): transforms and the inference loop; tubularity.py is medvlseg's own."""
+
+from . import transforms
+
+__all__ = ["transforms"]
+'''
+
+
+def _write_scripts(folder: Path) -> None:
+    """BUNDLE/scripts: __init__.py, transforms.py (infer.bundle_transforms, tubularity import made bundle-local)
+    and tubularity.py (a copy of data/tubularity.py)."""
+    from medvlseg.data import tubularity as tubularity_module
+    from medvlseg.infer import bundle_transforms
+
+    folder.mkdir(parents=True)
+    source = Path(bundle_transforms.__file__).read_text(encoding="utf-8")
+    ours = "from medvlseg.data.tubularity import tubularity"
+    lines = [BUNDLE_IMPORT if line.startswith(ours) else line for line in source.splitlines()]
+    if BUNDLE_IMPORT not in lines:
+        raise RuntimeError(f"{bundle_transforms.__file__}: the tubularity import line to rewrite is missing")
+    (folder / "transforms.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "__init__.py").write_text(SCRIPTS_INIT, encoding="utf-8")
+    shutil.copyfile(tubularity_module.__file__, folder / "tubularity.py")
+
+
 def export_bundle(run_dir: str | Path, out: str | Path | None = None, checkpoint: str = "best",
                   window: int | None = None, overwrite: bool = False) -> Path:
     """Write the bundle folder (default RUN/monai_bundle) atomically: built beside it, then renamed into place."""
-    from medvlseg.data import tubularity as tubularity_module
     from medvlseg.infer.export import export_run
     from medvlseg.infer.predictor import Predictor, PredictOptions
     from medvlseg.utils.atomic import write_json, write_text
@@ -156,10 +181,7 @@ def export_bundle(run_dir: str | Path, out: str | Path | None = None, checkpoint
     try:
         template = Path(str(resources.files("medvlseg") / "resources" / "monai_bundle"))
         shutil.copyfile(template / "LICENSE", tmp / "LICENSE")
-        (tmp / "scripts").mkdir()
-        for name in ("__init__.py", "transforms.py"):
-            shutil.copyfile(template / "scripts" / name, tmp / "scripts" / name)
-        shutil.copyfile(tubularity_module.__file__, tmp / "scripts" / "tubularity.py")
+        _write_scripts(tmp / "scripts")
         ts = export_run(run_dir, "torchscript", out=tmp / "models" / "model.ts", window=window, checkpoint=checkpoint)
         info = json.loads(ts.with_name(ts.name + ".json").read_text(encoding="utf-8"))
         ts.with_name(ts.name + ".json").unlink()

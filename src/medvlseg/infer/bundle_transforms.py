@@ -1,5 +1,9 @@
 """MONAI transforms and the inference loop of the medvlseg bundle (needs only monai, torch, numpy, nibabel).
 
+`medvlseg export --format monai-bundle` copies this file to BUNDLE/scripts/transforms.py, with the tubularity import
+below pointed at BUNDLE/scripts/tubularity.py (a copy of medvlseg.data.tubularity), so the bundle runs without
+medvlseg installed.
+
 `Tubularityd` appends medvlseg's Hessian vesselness channel (scripts/tubularity.py, copied from
 medvlseg.data.tubularity at export) to the windowed CT; `Labelsd` turns the network's probabilities into one label
 map (sigmoid: channels merged by group with max, then the most probable group above the threshold; softmax:
@@ -16,7 +20,7 @@ import torch
 from monai.data import MetaTensor
 from monai.transforms import MapTransform
 
-from .tubularity import tubularity
+from medvlseg.data.tubularity import tubularity  # bundle: from .tubularity import tubularity
 
 log = logging.getLogger(__name__)
 
