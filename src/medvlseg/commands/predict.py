@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medvlseg.commands.mesh import add_mesh_flags
+
+if TYPE_CHECKING:
+    from medvlseg.infer.batch import BatchItem
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -158,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def write_folder_statistics(out: Path, items: list, ext: str) -> Path:  # type: ignore[type-arg]
+def write_folder_statistics(out: Path, items: Sequence[BatchItem], ext: str) -> Path:
     """`OUT/statistics.csv` over the `<case>_statistics.json` files of the cases in `items` that have one."""
     import json
 
