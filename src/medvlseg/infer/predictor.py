@@ -33,7 +33,7 @@ from medvlseg.errors import CheckpointError, ConfigError, InputError
 from medvlseg.infer.onnx_net import OnnxNet
 from medvlseg.infer.postprocess import lung_region, merge_probabilities, postprocess_labels, threshold_labels
 from medvlseg.infer.refine import av_evidence, refine_labels
-from medvlseg.infer.writers import write_label_sidecars
+from medvlseg.infer.writers import write_label_map, write_label_sidecars
 from medvlseg.io import Volume, read_image, write_image
 from medvlseg.models.sliding import sliding_probabilities, window_size
 from medvlseg.train.config import TrainConfig
@@ -234,7 +234,7 @@ class Predictor:
         write_label_sidecars(output_path, pred.names, {"source": str(input_path), "timings_s": pred.timings})
         if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
             after(volume, pred, output_path)
-        write_image(output_path, pred.labels, like=volume, dtype=np.uint8)
+        write_label_map(output_path, pred.labels, volume, pred.names)
         pred.timings["write"] = time.perf_counter() - t0
         return pred
 

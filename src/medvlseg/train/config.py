@@ -12,6 +12,7 @@ from typing import Any
 
 from medvlseg.data.label_scheme import FIVE, THREE, LabelScheme, scheme_for_mode
 from medvlseg.data.preprocess import PreprocessConfig
+from medvlseg.train.stream import StreamConfig
 
 LABEL_MODES = (FIVE.label_mode, THREE.label_mode)
 
@@ -67,6 +68,8 @@ class TrainConfig:
     train_annotated: str = "any"  # any: every training case; both: only fully-labeled ones (half-labeled left out)
     text: TextConfig = field(default_factory=TextConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)  # used when --data is a manifest
+    data: str = ""  # default training data when --data is not given: a manifest, a cache or phantom:PRESET
+    stream: StreamConfig = field(default_factory=StreamConfig)  # on-the-fly engine cases (data phantom:PRESET)
     patch_size: int = 96  # voxels per edge
     batch_size: int = 4
     epochs: int = 100
