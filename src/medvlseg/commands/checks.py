@@ -1,0 +1,94 @@
+"""Option checks the commands make before any work (each failure: one `InputError`, no traceback).
+
+Device availability (listing what is available), patch size against the network's size divisor, finite
+positive learning rate, mesh formats, `--dicom-seg` applicability, ONNX opset range, run-folder patch sizes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from medvlseg.errors import InputError
+
+MESH_FORMATS = ("stl", "obj", "ply", "glb")
+MIN_PATCH, MAX_PATCH = 16, 512  # voxels: the smallest window a 3-level U-Net can use; the largest sensible one
+
+
+def available_devices() -> list[str]:
+    """Torch devices this process can use: cpu, cuda:0..n-1, mps."""
+    import torch
+
+    names = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        names.append("mps")
+    return names
+
+
+def check_device(name: str | None, where: str | Path = "--device") -> None:
+    """Error unless `name` is auto/None or a torch device that exists here (the message lists them)."""
+    if name in (None, "", "auto"):
+        return
+    import torch
+
+    try:
+        device = torch.device(str(name))
+    except (RuntimeError, ValueError) as exc:
+        raise InputError(where, f"unknown --device {name!r}; available: {', '.join(available_devices())}") from exc
+    ok = device.type == "cpu" or (
+        device.type == "cuda" and torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    ) or (device.type == "mps" and "mps" in available_devices())
+    if not ok:
+        raise InputError(where, f"--device {name!r} is not available; available: {', '.join(available_devices())}")
+
+
+def check_patch_size(value: Any, where: str | Path, divisor: int = 16, name: str = "patch_size",
+                     multiple: bool = True) -> int | list[int]:
+    """A patch size (int or 3 ints, voxels) in [max(MIN_PATCH, divisor), MAX_PATCH], a multiple of `divisor`
+    when `multiple` (training patches; sliding windows round up)."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if isinstance(value, (list, tuple)) and len(values) != 3:
+        raise InputError(where, f"{name} must be one integer or 3 integers (voxels), got {value!r}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InputError(where, f"{name} must be an integer number of voxels, got {v!r}")
+        low = max(MIN_PATCH, divisor)
+        if not low <= v <= MAX_PATCH or (multiple and v % divisor):
+            need = f"a multiple of the network's size divisor {divisor} " if multiple else ""
+            raise InputError(where, f"{name} {v} is not usable: need {need}between {low} and {MAX_PATCH} voxels")
+    return list(values) if isinstance(value, (list, tuple)) else int(value)
+
+
+def check_lr(lr: float | None, where: str | Path = "--lr") -> None:
+    """Error unless the learning rate is finite and positive."""
+    if lr is not None and (not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0):
+        raise InputError(where, f"learning rate must be a finite positive number, got {lr!r}")
+
+
+def check_mesh_formats(formats: Sequence[str], where: str | Path = "--mesh-format") -> None:
+    """Error unless every mesh format is one of MESH_FORMATS (and there is at least one)."""
+    bad = [f for f in formats if f not in MESH_FORMATS]
+    if bad or not formats:
+        raise InputError(where, f"mesh format(s) {bad or list(formats)} not supported; use {', '.join(MESH_FORMATS)}")
+
+
+def check_opset(opset: int, where: str | Path = "--opset") -> None:
+    """Error unless the ONNX opset is one torch's exporter can target (14 .. onnx's newest)."""
+    try:
+        import onnx
+
+        newest = int(onnx.defs.onnx_opset_version())
+    except ImportError:
+        newest = 21
+    if not 14 <= int(opset) <= newest:
+        raise InputError(where, f"--opset {opset} is not supported: use 14 to {newest}")
+
+
+def check_dicom_seg_input(path: Path) -> None:
+    """Error unless `path` is a DICOM series folder (the only input a DICOM-SEG can reference)."""
+    from medvlseg.io.dicom import is_dicom_folder
+
+    if not is_dicom_folder(path):
+        raise InputError(path, "--dicom-seg needs a DICOM series folder as input (this is not one)")
