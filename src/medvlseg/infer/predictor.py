@@ -26,7 +26,7 @@ import yaml
 
 from medvlseg.data.labels import to_three_class
 from medvlseg.data.preprocess import PreprocessConfig, invert_to_source, preprocess_image
-from medvlseg.errors import CheckpointError, ConfigError, InputError
+from medvlseg.errors import CheckpointError, ConfigError, InputError, MedvlsegError
 from medvlseg.infer.postprocess import merge_probabilities, postprocess_labels, threshold_labels
 from medvlseg.infer.sliding import sliding_probabilities, window_size
 from medvlseg.infer.writers import write_label_sidecars
@@ -60,6 +60,8 @@ class PredictOptions:
     box: tuple[float, ...] | None = None  # x0,y0,z0,x1,y1,z1 in input-file voxels (segevolution/segvol)
     points: tuple[tuple[float, float, float, int], ...] = ()  # (x, y, z, label 1/0) in input-file voxels
     modality: str | None = None  # input modality for modality-routed models (segevolution); None: "ct"
+    fill_nonfinite: bool = False  # replace NaN/inf voxels by the image minimum (warning) instead of refusing
+    allow_gaps: bool = False  # interpolate missing DICOM slices instead of refusing the series
 
     def effective(self) -> PredictOptions:
         """Options with --fast applied (no TTA, overlap 0.25)."""
@@ -207,7 +209,8 @@ class Predictor:
         """Canonical volume (HU) → Prediction on the same canonical grid."""
         times: dict[str, float] = {}
         t0 = time.perf_counter()
-        prep = preprocess_image(volume, self.preprocess, where=where)
+        prep = preprocess_image(volume, self.preprocess, where=where, sides_required=False,
+                                min_voxels=int(getattr(self.model, "size_divisor", 2)))
         times["preprocess"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if self.options.box or self.options.points:  # SegVol zoom-out–zoom-in with box/point prompts
@@ -236,16 +239,26 @@ class Predictor:
     def predict_file(self, input_path: str | Path, output_path: str | Path,
                      after: Callable[[Volume, Prediction, Path], None] | None = None) -> Prediction:
         """Read an image file/DICOM folder, predict, write label map + side files (+ probabilities), then `after`."""
+        from medvlseg.io.checks import checked_volume
+
         input_path, output_path = Path(input_path), Path(output_path)
-        volume = read_image(input_path)
+        volume = read_image(input_path, allow_gaps=self.options.allow_gaps)
+        volume = checked_volume(volume, input_path, self.options.fill_nonfinite,
+                                ct=(self.options.modality or "ct") == "ct")
+        if after is not None and hasattr(after, "check"):  # extras that cannot apply fail before any work
+            after.check(volume)
         pred = self.predict_volume(volume, where=str(input_path))
         t0 = time.perf_counter()
         if pred.probabilities is not None:
             prob_path = probability_path(output_path)
             write_image(prob_path, np.moveaxis(pred.probabilities, 0, -1), like=volume, dtype=np.float32)
         write_label_sidecars(output_path, pred.names, {"source": str(input_path), "timings_s": pred.timings})
-        if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
-            after(volume, pred, output_path)
+        try:
+            if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
+                after(volume, pred, output_path)
+        except MedvlsegError as exc:  # a failed extra never loses the computed label map
+            write_image(output_path, pred.labels, like=volume, dtype=np.uint8)
+            raise InputError(output_path, f"label map written, but an extra output failed: {exc}") from exc
         write_image(output_path, pred.labels, like=volume, dtype=np.uint8)
         pred.timings["write"] = time.perf_counter() - t0
         return pred

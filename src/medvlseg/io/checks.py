@@ -14,6 +14,7 @@ import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -137,3 +138,11 @@ def check_output_folder(inp: Path, out: Path) -> None:
     if same_file(inp, out):
         raise InputError(out, "output folder is the input folder; choose another -o")
     check_writable_folder(out, out)
+
+
+def checked_volume(volume: Any, where: str | Path, fill_nonfinite: bool = False, ct: bool = True) -> Any:
+    """`volume` after the voxel checks (finite values, or filled with a warning; HU range when `ct`)."""
+    array = check_finite(np.asarray(volume.array), where, fill_nonfinite)
+    if ct:
+        check_hu_range(array, where)
+    return volume if array is volume.array else volume.with_array(array)
