@@ -29,7 +29,7 @@ TISSUE_HU = (-300.0, 3000.0)  # soft tissue, blood (contrast), bone: what surrou
 MIN_MEDIAL_MM = 10.0  # the tissue centroid must lie this far (mm) to one side of the lung centroid
 OUTSIDE_HU = -950.0  # air outside the body, HU
 JUNCTION_RATIO = 0.3  # both seeds of a junction split hold ≥ this fraction of the larger one's voxels
-JUNCTION_DEPTH = 0.6  # ... and appear before eroding this fraction of the region's largest depth
+JUNCTION_DEPTH = 0.8  # ... and appear before eroding this fraction of the region's largest depth
 
 
 @dataclass
