@@ -92,3 +92,29 @@ def check_dicom_seg_input(path: Path) -> None:
 
     if not is_dicom_folder(path):
         raise InputError(path, "--dicom-seg needs a DICOM series folder as input (this is not one)")
+
+
+def model_divisor(config: Any) -> int | None:
+    """Spatial size divisor (voxels) of the network a TrainConfig builds; None when it cannot be built alone."""
+    from medvlseg.errors import ConfigError
+    from medvlseg.models import build_model
+    from medvlseg.models.presets import get_preset
+
+    try:
+        model = build_model(get_preset(config.preset, light=config.light, num_classes=config.num_classes,
+                                       **config.model))
+    except (ConfigError, ValueError, TypeError, KeyError):
+        return None
+    return int(getattr(model, "size_divisor", 1))
+
+
+def check_train_config(config: Any, where: str | Path = "train config") -> None:
+    """Before preprocessing or training: device, finite positive lr, patch size vs the network's divisor, counts."""
+    check_device(config.device, "--device")
+    check_lr(config.lr)
+    divisor = model_divisor(config) or 1
+    check_patch_size(config.patch_size, "--patch-size", divisor=divisor, name="patch size")
+    for name in ("epochs", "batch_size", "steps_per_epoch"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(where, f"{name} must be a positive integer, got {value!r}")

@@ -23,8 +23,18 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 def run(args: argparse.Namespace) -> int:
     """Export and print the file and its window."""
-    from medvlseg.infer.export import export_run
+    from pathlib import Path
 
+    from medvlseg.commands.checks import check_opset, check_patch_size
+    from medvlseg.infer.export import export_run
+    from medvlseg.infer.predictor import checkpoint_stem, read_run
+
+    read_run(Path(args.run_dir))
+    checkpoint_stem(Path(args.run_dir), args.checkpoint)
+    if args.format == "onnx":
+        check_opset(args.opset)
+    if args.window is not None:
+        check_patch_size(args.window, "--window", divisor=1, name="--window", multiple=False)
     path = export_run(args.run_dir, args.format, args.out, args.window, args.checkpoint, args.opset)
     print(f"{path}: {args.format} export ({path.stat().st_size / 1e6:.1f} MB); side file {path.name}.json")
     return 0

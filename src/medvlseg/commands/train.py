@@ -84,9 +84,11 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def run(args: argparse.Namespace) -> int:
     """Train; prints the run folder and the best validation Dice."""
+    from medvlseg.commands.checks import check_train_config
     from medvlseg.train.trainer import Trainer
 
     config = resolve_config(args)
+    check_train_config(config)
     trainer = Trainer(config, args.data, args.out, resume=args.resume, progress=args.progress,
                       preprocess_workers=args.preprocess_workers)
     result = trainer.fit(stop_after=args.stop_after)

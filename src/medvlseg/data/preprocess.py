@@ -164,7 +164,9 @@ def preprocess_case(case: Any, config: PreprocessConfig) -> PreprocessedCase:
     """Preprocess a manifest case (`.image`, `.label`, `.annotated`, `.name`, `.split`): image + 5-class label."""
     from medvlseg.data._io import read_volume
 
-    volume = read_volume(case.image)
+    from medvlseg.io.checks import checked_volume
+
+    volume = checked_volume(read_volume(case.image), case.image)
     prep = preprocess_image(volume, config, where=str(case.image))
     try:
         flags = annotated_flags(case.annotated)

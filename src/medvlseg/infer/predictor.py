@@ -113,6 +113,19 @@ def read_run(run_dir: Path) -> tuple[dict[str, Any], list[str] | None]:
     return config, classes
 
 
+def checkpoint_stem(run_dir: Path, name: str) -> Path:
+    """`RUN/<name>`; a missing `best` falls back to `last` with a warning, any other missing name is an error."""
+    stem = run_dir / name
+    if stem.with_suffix(".json").is_file():
+        return stem
+    if name == "best" and (run_dir / "last.json").is_file():
+        log.warning("%s: no best checkpoint (training stopped before its first validation?): using last", run_dir)
+        return run_dir / "last"
+    found = sorted(p.stem for p in run_dir.glob("*.json") if p.with_suffix(".safetensors").is_file())
+    raise CheckpointError(stem.with_suffix(".json"), f"checkpoint {name!r} not found in the run folder "
+                                                     f"(available: {', '.join(found) or 'none'})")
+
+
 def _patch_from(config: dict[str, Any]) -> int | list[int] | None:
     """Training patch size (voxels) from a run config: top level, or under train:/data:."""
     for section in (config, config.get("train") or {}, config.get("data") or {}):
@@ -154,10 +167,13 @@ class Predictor:
 
         run_dir, options = Path(run_dir), options or PredictOptions()
         config, names = read_run(run_dir)
-        stem = run_dir / options.checkpoint
-        if not stem.with_suffix(".json").is_file() and (run_dir / "last.json").is_file():
-            stem = run_dir / "last"
-        patch = _patch_from(config) or 96
+        stem = checkpoint_stem(run_dir, options.checkpoint) if options.engine == "torch" else run_dir / "best"
+        patch = _patch_from(config)
+        if patch is not None:
+            from medvlseg.commands.checks import check_patch_size
+
+            patch = check_patch_size(patch, run_dir / "config.yaml", divisor=1, multiple=False)
+        patch = patch or 96
         if options.engine == "onnx":
             from medvlseg.infer.export import OnnxNet
 

@@ -146,3 +146,22 @@ def checked_volume(volume: Any, where: str | Path, fill_nonfinite: bool = False,
     if ct:
         check_hu_range(array, where)
     return volume if array is volume.array else volume.with_array(array)
+
+
+MAX_LABELS = 64  # distinct foreground values a label map may hold (medvlseg writes ≤ 5; atlases a few dozen)
+
+
+def check_label_map(array: np.ndarray, where: str | Path) -> None:
+    """Error unless `array` looks like a label map: integer values in 0..255, at most MAX_LABELS of them."""
+    if array.size == 0:
+        raise InputError(where, "empty image")
+    if not np.issubdtype(array.dtype, np.integer):
+        finite = np.isfinite(array).all()
+        if not finite or not np.array_equal(array, np.round(array)):
+            raise InputError(where, "not a label map (non-integer values): give a segmentation, not an image")
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 255:
+        raise InputError(where, f"not a label map (values {low:g}..{high:g}, expected 0..255): is this a CT?")
+    count = int(np.count_nonzero(np.bincount(array.astype(np.int64).ravel())[1:]))
+    if count > MAX_LABELS:
+        raise InputError(where, f"not a label map ({count} distinct values, at most {MAX_LABELS} expected)")

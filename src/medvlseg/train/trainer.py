@@ -27,6 +27,7 @@ from medvlseg.train import distributed as dist_utils
 from medvlseg.train.checkpoint import load_training_state, save_training_state
 from medvlseg.train.config import TrainConfig
 from medvlseg.train.logs import EpochLog, TensorBoardLog, require_tensorboard
+from medvlseg.train.guards import check_loss, check_weights
 from medvlseg.train.losses import partial_label_loss
 from medvlseg.train.sampling import EpochSampler, PatchDataset
 from medvlseg.train.setup import build_run_model, class_list, resolve_cache, training_cases, write_run_files
@@ -150,6 +151,7 @@ class Trainer:
         with ctx:
             logits = self.net(image, **kwargs)
         loss = partial_label_loss(logits.float(), label, annotated, self.model.activation)
+        check_loss(float(loss.detach()), step, self.run_dir)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -212,6 +214,7 @@ class Trainer:
         try:
             for epoch in range(first, last):
                 row = self._epoch(epoch)
+                check_weights(self.model, epoch, self.run_dir)
                 if self.info.is_main:
                     self._validate(epoch, row)
                     self.state["epoch"] = epoch
