@@ -90,7 +90,7 @@ class Trainer:
             self.device = torch.device("cuda", self.info.local_rank)
             torch.cuda.set_device(self.device)
         self.cache = resolve_cache(self.data, cfg, self.run_dir, build=self.info.is_main,
-                                   workers=self.preprocess_workers)
+                                   workers=self.preprocess_workers, progress=self.progress)
         dist_utils.barrier(self.info)
         self.train_names, self.val_names = training_cases(self.cache, cfg.train_annotated)
         in_channels = 2 if load_config(self.cache).tubularity else 1
