@@ -75,10 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if getattr(args, "allow_outside_paths", False):
-        from medvlseg.io.manifest import allow_outside_paths
+    from medvlseg.io.manifest import allow_outside_paths
 
-        allow_outside_paths(True)
+    allow_outside_paths(bool(getattr(args, "allow_outside_paths", False)))  # per call, never left over
     try:
         code = args.func(args)
     except MedvlsegError as exc:
