@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 LEFT, RIGHT = 1, 2
 TISSUE_HU = (-300.0, 3000.0)  # soft tissue, blood (contrast), bone: what surrounds a lung, HU
 MIN_MEDIAL_MM = 10.0  # the tissue centroid must lie this far (mm) to one side of the lung centroid
-OUTSIDE_HU = -950.0  # air outside the body, HU
-JUNCTION_RATIO = 0.3  # both seeds of a junction split hold ≥ this fraction of the larger one's voxels
-JUNCTION_DEPTH = 0.8  # ... and appear before eroding this fraction of the region's largest depth
+FACE_TISSUE_HU = -500.0  # denser than lung and air (noise-proof at 60 HU σ): tissue on an image face, HU
+JUNCTION_RATIO = 0.2  # both seeds of a junction split hold ≥ this fraction of the larger one's voxels
+JUNCTION_DEPTH = 0.95  # ... and appear before eroding this fraction of the region's largest depth
 
 
 @dataclass
@@ -101,15 +101,16 @@ def split_junction(region: np.ndarray, spacing: Sequence[float], min_ratio: floa
     return None
 
 
-def _face_side(lung: np.ndarray, hu: np.ndarray) -> tuple[int | None, str]:
-    """Side from the field of view: one axis-0 face beyond the body (outside air), the other cut through tissue."""
-    air = [float(np.mean(hu[i] < OUTSIDE_HU)) for i in (0, -1)]  # outside-air fraction of the low/high x face
-    tissue = [float(np.mean((hu[i] > TISSUE_HU[0]) & ~lung[i])) for i in (0, -1)]
+def _face_side(hu: np.ndarray) -> tuple[int | None, str]:
+    """Side from the field of view: one axis-0 face lies beyond the body (outside air only), the other cuts
+    through the body (the mediastinum); the lung lies on the side of the first (lateral) face."""
+    body = [float(np.mean(hu[i] > FACE_TISSUE_HU)) for i in (0, -1)]  # tissue fraction of the low/high x face
     for lateral, medial in ((0, 1), (1, 0)):
-        if air[lateral] > 0.3 and air[medial] < 0.05 and tissue[medial] > 0.5:
+        if body[lateral] < 0.15 and body[medial] > 0.3:
             side = LEFT if lateral == 0 else RIGHT  # lateral face at low x = the patient's left
-            return side, (f"one lung in view; the image is cut through the mediastinum on the patient's "
-                          f"{'right' if side == LEFT else 'left'}, so it is the {'left' if side == LEFT else 'right'} lung")
+            return side, (f"one lung in view; the image is cut through the body on the patient's "
+                          f"{'right' if side == LEFT else 'left'} only, so it is the "
+                          f"{'left' if side == LEFT else 'right'} lung")
     return None, ""
 
 
@@ -118,7 +119,7 @@ def one_lung_side(lung: np.ndarray, hu: np.ndarray, spacing: Sequence[float]) ->
     tissue lies (tissue centroid vs lung centroid along axis 0, in the lung's slices)."""
     zs = np.flatnonzero(lung.any(axis=(0, 1)))
     slab = (slice(None), slice(None), slice(int(zs.min()), int(zs.max()) + 1))
-    side, how = _face_side(lung[slab], hu[slab])
+    side, how = _face_side(hu[slab])
     if side is not None:
         return side, how
     tissue = (hu[slab] > TISSUE_HU[0]) & (hu[slab] < TISSUE_HU[1]) & ~lung[slab]
