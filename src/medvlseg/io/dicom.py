@@ -14,8 +14,9 @@ from medvlseg.errors import InputError
 log = logging.getLogger(__name__)
 
 
-def series_files(folder: str | Path) -> list[str]:
-    """File names of the largest DICOM series in `folder` (empty list if it holds none)."""
+def series_files(folder: str | Path, warn: bool = False) -> list[str]:
+    """File names of the largest DICOM series in `folder` (empty list if it holds none); `warn` logs when the
+    folder holds several series (only the reader does, so the warning appears once per read)."""
     import SimpleITK as sitk
 
     reader = sitk.ImageSeriesReader
@@ -25,7 +26,7 @@ def series_files(folder: str | Path) -> list[str]:
         files = list(reader.GetGDCMSeriesFileNames(str(folder), sid))
         if len(files) > len(best):
             best = files
-    if len(ids) > 1:
+    if warn and len(ids) > 1:
         log.warning("%s holds %d DICOM series; reading the largest (%d slices)", folder, len(ids), len(best))
     return best
 
@@ -46,7 +47,7 @@ def read_dicom_series(folder: str | Path, allow_gaps: bool = False) -> tuple[np.
 
     import SimpleITK as sitk
 
-    files = series_files(folder)
+    files = series_files(folder, warn=True)
     if not files:
         raise InputError(folder, "cannot read image: no DICOM series found in this folder")
     reader = sitk.ImageSeriesReader()
