@@ -84,8 +84,8 @@ def run_demo(out: str | Path, config_path: Path | None = None, epochs: int | Non
     from medvlseg.eval.evaluate import evaluate, write_outputs
     from medvlseg.infer.batch import collect_inputs, run_batch
     from medvlseg.infer.predictor import Predictor, PredictOptions
+    from medvlseg.train.run_folder import CONFIG_FILE, read_config
     from medvlseg.train.trainer import Trainer
-    from medvlseg.utils.config import load
 
     out = Path(out)
     timings: dict[str, float] = {}
@@ -105,7 +105,7 @@ def run_demo(out: str | Path, config_path: Path | None = None, epochs: int | Non
     run = out / "run"
     resume = (run / "last.json").is_file()
     if resume:
-        config = load(type(config), run / "config.yaml")
+        config = read_config(run)
     result = Trainer(config, cache, run, resume=resume, progress=progress).fit()
     timings["train"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -126,6 +126,6 @@ def run_demo(out: str | Path, config_path: Path | None = None, epochs: int | Non
     info = (f"{config.epochs} epochs × {config.steps_per_epoch} steps, patch {config.patch_size}³, batch "
             f"{config.batch_size}; best validation Dice {best} at epoch {result.best_epoch}; failed predictions: "
             f"{sorted(batch.failed) or 'none'}")
-    path = _report(out, evaluation.summary, timings, pngs, curve, (run / "config.yaml").read_text(encoding="utf-8"), info,
+    path = _report(out, evaluation.summary, timings, pngs, curve, (run / CONFIG_FILE).read_text(encoding="utf-8"), info,
                    preset)
     return DemoResult(path, evaluation.summary, timings)

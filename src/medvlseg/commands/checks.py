@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from medvlseg.errors import InputError
+from medvlseg.io.checks import check_patch_size
 
 MESH_FORMATS = ("stl", "obj", "ply", "glb")
-MIN_PATCH, MAX_PATCH = 16, 512  # voxels: the smallest window a 3-level U-Net can use; the largest sensible one
 
 
 def available_devices() -> list[str]:
@@ -42,23 +42,6 @@ def check_device(name: str | None, where: str | Path = "--device") -> None:
     ) or (device.type == "mps" and "mps" in available_devices())
     if not ok:
         raise InputError(where, f"--device {name!r} is not available; available: {', '.join(available_devices())}")
-
-
-def check_patch_size(value: Any, where: str | Path, divisor: int = 16, name: str = "patch_size",
-                     multiple: bool = True) -> int | list[int]:
-    """A patch size (int or 3 ints, voxels) in [max(MIN_PATCH, divisor), MAX_PATCH], a multiple of `divisor`
-    when `multiple` (training patches; sliding windows round up)."""
-    values = value if isinstance(value, (list, tuple)) else [value]
-    if isinstance(value, (list, tuple)) and len(values) != 3:
-        raise InputError(where, f"{name} must be one integer or 3 integers (voxels), got {value!r}")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise InputError(where, f"{name} must be an integer number of voxels, got {v!r}")
-        low = max(MIN_PATCH, divisor)
-        if not low <= v <= MAX_PATCH or (multiple and v % divisor):
-            need = f"a multiple of the network's size divisor {divisor} " if multiple else ""
-            raise InputError(where, f"{name} {v} is not usable: need {need}between {low} and {MAX_PATCH} voxels")
-    return list(values) if isinstance(value, (list, tuple)) else int(value)
 
 
 def check_lr(lr: float | None, where: str | Path = "--lr") -> None:

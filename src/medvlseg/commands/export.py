@@ -27,10 +27,9 @@ def run(args: argparse.Namespace) -> int:
 
     from medvlseg.commands.checks import check_opset, check_patch_size
     from medvlseg.infer.export import export_run
-    from medvlseg.infer.predictor import checkpoint_stem, read_run
+    from medvlseg.train.run_folder import read_run
 
-    read_run(Path(args.run_dir))
-    checkpoint_stem(Path(args.run_dir), args.checkpoint)
+    read_run(Path(args.run_dir)).checkpoint(args.checkpoint)
     if args.format == "onnx":
         check_opset(args.opset)
     if args.window is not None:

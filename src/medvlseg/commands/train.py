@@ -58,14 +58,18 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     import yaml
 
-    from medvlseg.errors import InputError
+    from medvlseg.errors import ConfigError, InputError
     from medvlseg.train.config import TrainConfig
+    from medvlseg.train.run_folder import CONFIG_FILE, read_config
     from medvlseg.utils.config import load, override
 
-    base_path = Path(args.out) / "config.yaml" if args.resume else (Path(args.config) if args.config else None)
-    if base_path is not None and not base_path.is_file():
+    base_path = Path(args.config) if args.config else None
+    if args.resume:
+        config, base_path = read_config(args.out), Path(args.out) / CONFIG_FILE
+    elif base_path is not None and not base_path.is_file():
         raise InputError(base_path, "config not found")
-    config = load(TrainConfig, base_path) if base_path is not None else TrainConfig()
+    else:
+        config = load(TrainConfig, base_path) if base_path is not None else TrainConfig()
     changes = {field: getattr(args, flag) for flag, field in FLAG_FIELDS.items()}
     changes["light"] = args.light
     for item in args.set:
@@ -78,7 +82,7 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         changes[key] = yaml.safe_load(value)
     try:
         return override(config, **changes)
-    except Exception as exc:  # ConfigError from unknown keys / bad values
+    except ConfigError as exc:  # unknown keys / bad values
         raise InputError(base_path or "train config", str(exc)) from exc
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from medvlseg.data.resample import inverse_resample, resized_affine, resized_spa
 from medvlseg.data.tubularity import tubularity
 from medvlseg.data.window import window_hu
 from medvlseg.errors import InputError
+from medvlseg.io import Case, Volume, read_image
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _working_shape(shape: tuple[int, ...], spacing: tuple[float, ...], config: P
 LUNG_SIDE_UNKNOWN = 3  # lung map value of lung voxels whose side could not be decided (predict only)
 
 
-def preprocess_image(volume: Any, config: PreprocessConfig, where: str = "image", sides_required: bool = True,
+def preprocess_image(volume: Volume, config: PreprocessConfig, where: str = "image", sides_required: bool = True,
                      min_voxels: int = 2) -> PreprocessedImage:
     """Channels, lung map and inverse info of a canonical volume (`.array` HU, `.affine`, `.spacing` mm).
 
@@ -160,13 +160,11 @@ def _midline_sides(shape: tuple[int, ...]) -> np.ndarray:
     return side
 
 
-def preprocess_case(case: Any, config: PreprocessConfig) -> PreprocessedCase:
-    """Preprocess a manifest case (`.image`, `.label`, `.annotated`, `.name`, `.split`): image + 5-class label."""
-    from medvlseg.data._io import read_volume
-
+def preprocess_case(case: Case, config: PreprocessConfig) -> PreprocessedCase:
+    """Preprocess a manifest case: image + 5-class label (when the case has one); non-finite voxels refused."""
     from medvlseg.io.checks import checked_volume
 
-    volume = checked_volume(read_volume(case.image), case.image)
+    volume = checked_volume(read_image(case.image), case.image)
     prep = preprocess_image(volume, config, where=str(case.image))
     try:
         flags = annotated_flags(case.annotated)
@@ -175,7 +173,7 @@ def preprocess_case(case: Any, config: PreprocessConfig) -> PreprocessedCase:
     label5 = None
     if case.label is not None:
         t0 = time.perf_counter()
-        lab = read_volume(case.label)
+        lab = read_image(case.label)
         arr = np.asarray(lab.array)
         if arr.shape != prep.source_shape or not np.allclose(lab.affine, prep.source_affine, atol=1e-3):
             raise InputError(case.label, f"label grid {arr.shape} does not match the image grid {prep.source_shape}")

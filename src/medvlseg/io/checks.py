@@ -23,6 +23,7 @@ from medvlseg.errors import InputError
 log = logging.getLogger(__name__)
 
 HU_FLOOR = -10_000.0  # below this no CT stores Hounsfield units (padding is -1024, -2048 or -3024 HU)
+MIN_PATCH, MAX_PATCH = 16, 512  # voxels: the smallest window a 3-level U-Net can use; the largest sensible one
 MAX_NAME = 128  # characters in a case name (file names add suffixes; most file systems allow 255 bytes)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
@@ -165,3 +166,20 @@ def check_label_map(array: np.ndarray, where: str | Path) -> None:
     count = int(np.count_nonzero(np.bincount(array.astype(np.int64).ravel())[1:]))
     if count > MAX_LABELS:
         raise InputError(where, f"not a label map ({count} distinct values, at most {MAX_LABELS} expected)")
+
+
+def check_patch_size(value: Any, where: str | Path, divisor: int = 16, name: str = "patch_size",
+                     multiple: bool = True) -> int | list[int]:
+    """A patch size (int or 3 ints, voxels) in [max(MIN_PATCH, divisor), MAX_PATCH], a multiple of `divisor`
+    when `multiple` (training patches; sliding windows round up)."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if isinstance(value, (list, tuple)) and len(values) != 3:
+        raise InputError(where, f"{name} must be one integer or 3 integers (voxels), got {value!r}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InputError(where, f"{name} must be an integer number of voxels, got {v!r}")
+        low = max(MIN_PATCH, divisor)
+        if not low <= v <= MAX_PATCH or (multiple and v % divisor):
+            need = f"a multiple of the network's size divisor {divisor} " if multiple else ""
+            raise InputError(where, f"{name} {v} is not usable: need {need}between {low} and {MAX_PATCH} voxels")
+    return list(values) if isinstance(value, (list, tuple)) else int(value)
