@@ -14,7 +14,7 @@ from lung_phantoms import half, thorax_4mm, touching
 from medvlseg.data.lungs import LungSplitError, lung_regions
 from medvlseg.data.preprocess import LUNG_SIDE_UNKNOWN, PreprocessConfig, preprocess_image
 from medvlseg.errors import InputError
-from medvlseg.infer.postprocess import postprocess_labels
+from medvlseg.infer.postprocess import lung_region, postprocess_labels
 from medvlseg.io import Volume
 
 REAL_CT = Path(__file__).resolve().parents[1].parent / "shared/data/real/ts_chest_cta_pulm/ct.nii.gz"
@@ -101,7 +101,7 @@ def test_vessels_of_every_lung_in_view_survive_the_lung_restriction(case, crop: 
     image = hu if crop == "whole" else half(hu, crop)
     vol = Volume.from_canonical(image, np.diag([*SPACING, 1.0]))
     prep = preprocess_image(vol, PreprocessConfig(tubularity=False), where=crop, sides_required=False)
-    kept = postprocess_labels(label.astype(np.uint8), SPACING, 0.0, prep.lung, 10.0)
+    kept = postprocess_labels(label.astype(np.uint8), SPACING, 0.0, lung_region(prep.lung, SPACING, 10.0))
     side = c.side if crop == "whole" else half(c.side, crop)
     for value in (1, 2):  # artery, vein
         for s in np.unique(side[label == value]):
