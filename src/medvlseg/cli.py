@@ -24,6 +24,7 @@ COMMANDS = (
     "evaluate",
     "export",
     "mesh",
+    "import_nnunet",
     "demo",
 )
 

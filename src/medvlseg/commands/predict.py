@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medvlseg.commands.mesh import add_mesh_flags
+
+if TYPE_CHECKING:
+    from medvlseg.infer.batch import BatchItem
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -16,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                     "folder of images or a manifest JSON (then OUTPUT is a folder).",
     )
     p.add_argument("-i", "--input", required=True, help="image file, DICOM folder, folder of images or manifest")
-    p.add_argument("-o", "--output", required=True, help="label map file (single input) or output folder")
+    p.add_argument("-o", "--output", required=True, help="label map file (single input; *.seg.nrrd writes a 3D Slicer segmentation) or output folder")
     p.add_argument("-m", "--model", required=True, help="training run folder")
     p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
                    help="free-text class prompt (repeatable; one output label per prompt, in order)")
@@ -42,7 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     p.add_argument("--lung-margin-mm", type=float, default=10.0,
                    help="keep components touching the lungs dilated by this margin (mm; negative: off)")
     p.add_argument("--split", default=None, help="manifest split to predict (default: all cases)")
-    p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha)")
+    p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha; .seg.nrrd: 3D Slicer segmentation "
+                        "with named, coloured segments)")
     p.add_argument("--engine", choices=("torch", "onnx"), default="torch",
                    help="onnx: run RUN_DIR/model.onnx (from `medvlseg export`) with onnxruntime on CPU")
     p.add_argument("--meshes", action="store_true", help="also write one surface mesh per class (<case>_meshes/)")
@@ -53,6 +60,13 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                    help="replace NaN/infinite voxels by the image minimum (with a warning) instead of refusing")
     p.add_argument("--allow-gaps", action="store_true",
                    help="DICOM: interpolate across missing slices instead of refusing the series")
+    p.add_argument("--statistics", action="store_true",
+                   help="also write <case>_statistics.json (per class and lung side: volume ml, HU mean/median, "
+                        "surface mm², components, skeleton length mm, branch points; artery/vein volume ratio); "
+                        "folder mode adds statistics.csv")
+    p.add_argument("--html", action="store_true",
+                   help="also write <case>_view.html: an offline page (NiiVue) with the CT, the label overlay in three "
+                        "planes and the 3D vessel meshes")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -100,7 +114,8 @@ def extras_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     if args.meshes:
         check_mesh_formats(mesh_formats(args.mesh_format))
-    return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg,
+    return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg, statistics=args.statistics,
+                      html=args.html,
                       mesh_formats=mesh_formats(args.mesh_format), mesh_faces=args.mesh_faces,
                       mesh_smooth=args.mesh_smooth, mesh_coords=args.mesh_coords)
 
@@ -171,4 +186,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"medvlseg predict: skipped: {name}: {reason}", file=sys.stderr)
         for name, error in report.failed.items():
             print(f"medvlseg predict: error: {name}: {error}", file=sys.stderr)
+        if args.statistics:
+            print(f"{write_folder_statistics(out, items, args.ext)}: statistics of every predicted case")
     return 1 if report.failed else 0
+
+
+def write_folder_statistics(out: Path, items: Sequence[BatchItem], ext: str) -> Path:
+    """`OUT/statistics.csv` over the `<case>_statistics.json` files of the cases in `items` that have one."""
+    import json
+
+    from medvlseg.infer.batch import output_for
+    from medvlseg.infer.statistics import statistics_path, write_statistics_csv
+
+    found = [statistics_path(output_for(out, item, ext)) for item in items]
+    stats = [json.loads(p.read_text(encoding="utf-8")) for p in found if p.is_file()]
+    path = out / "statistics.csv"
+    write_statistics_csv(path, stats)
+    return path

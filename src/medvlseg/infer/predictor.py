@@ -32,7 +32,7 @@ from medvlseg.data.resample import resize_linear_slabs, resize_nearest
 from medvlseg.errors import CheckpointError, ConfigError, InputError, MedvlsegError
 from medvlseg.infer.onnx_net import OnnxNet
 from medvlseg.infer.postprocess import lung_region, merge_probabilities, postprocess_labels, threshold_labels
-from medvlseg.infer.writers import write_label_sidecars
+from medvlseg.infer.writers import write_label_map, write_label_sidecars
 from medvlseg.io import Volume, read_image, write_image
 from medvlseg.io.checks import check_patch_size
 from medvlseg.models.sliding import sliding_probabilities, window_size
@@ -232,9 +232,9 @@ class Predictor:
             if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
                 after(volume, pred, output_path)
         except MedvlsegError as exc:  # a failed extra never loses the computed label map
-            write_image(output_path, pred.labels, like=volume, dtype=np.uint8)
+            write_label_map(output_path, pred.labels, volume, pred.names)
             raise InputError(output_path, f"label map written, but an extra output failed: {exc}") from exc
-        write_image(output_path, pred.labels, like=volume, dtype=np.uint8)
+        write_label_map(output_path, pred.labels, volume, pred.names)
         pred.timings["write"] = time.perf_counter() - t0
         return pred
 

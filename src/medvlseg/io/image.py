@@ -24,7 +24,7 @@ from medvlseg.utils.atomic import atomic_path
 log = logging.getLogger(__name__)
 
 NIFTI_EXTS = (".nii.gz", ".nii")
-ITK_EXTS = (".nrrd", ".nhdr", ".mha", ".mhd")
+ITK_EXTS = (".seg.nrrd", ".nrrd", ".nhdr", ".mha", ".mhd")  # .seg.nrrd: 3D Slicer segmentation (io.segnrrd)
 IMAGE_EXTS = NIFTI_EXTS + ITK_EXTS
 
 
@@ -227,6 +227,11 @@ def write_image(path: str | Path, array: np.ndarray, like: Volume | None = None,
         source = Volume.from_canonical(array, affine, orientation).source
     else:
         raise ValueError("write_image needs `like` (a Volume) or `affine` (canonical voxel→RAS mm)")
+    if ext == ".seg.nrrd":  # a Slicer segmentation: generic segment names (infer.writers passes class names)
+        from medvlseg.io.segnrrd import write_seg_nrrd
+
+        values = [int(v) for v in np.unique(array) if v > 0]
+        return write_seg_nrrd(path, array, source, [(v, f"label {v}", (128, 128, 128)) for v in values])
     data = to_source(np.asarray(array), source).astype(_output_dtype(array, dtype), copy=False)
     if ext in (".nhdr", ".mhd"):
         _write_detached(path, data, source.affine)
