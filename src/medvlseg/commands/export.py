@@ -26,8 +26,17 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 def run(args: argparse.Namespace) -> int:
     """Export and print the file and its window."""
-    from medvlseg.infer.export import export_run
+    from pathlib import Path
 
+    from medvlseg.commands.checks import check_opset, check_patch_size
+    from medvlseg.infer.export import export_run
+    from medvlseg.train.run_folder import read_run
+
+    read_run(Path(args.run_dir)).checkpoint(args.checkpoint)
+    if args.format == "onnx":
+        check_opset(args.opset)
+    if args.window is not None:
+        check_patch_size(args.window, "--window", divisor=1, name="--window", multiple=False)
     if args.format == "monai-bundle":
         from medvlseg.infer.bundle import export_bundle
 

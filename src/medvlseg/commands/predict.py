@@ -59,6 +59,10 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     add_mesh_flags(p)
     p.add_argument("--report", action="store_true", help="also write <case>_report.png (overlays + MIP)")
     p.add_argument("--dicom-seg", action="store_true", help="also write <case>_seg.dcm (DICOM series inputs)")
+    p.add_argument("--fill-nonfinite", action="store_true",
+                   help="replace NaN/infinite voxels by the image minimum (with a warning) instead of refusing")
+    p.add_argument("--allow-gaps", action="store_true",
+                   help="DICOM: interpolate across missing slices instead of refusing the series")
     p.add_argument("--statistics", action="store_true",
                    help="also write <case>_statistics.json (per class and lung side: volume ml, HU mean/median, "
                         "surface mm², components, skeleton length mm, branch points; artery/vein volume ratio); "
@@ -86,8 +90,12 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if args.engine == "onnx" and (args.prompt or args.tta or args.patch_size or args.box or args.point):
         raise InputError(args.model, "--engine onnx runs the exported fixed-window network: no --prompt, --tta, "
                                      "--patch-size, --box or --point")
+    from medvlseg.commands.checks import check_device, check_patch_size
     from medvlseg.infer.spatial_prompts import parse_box, parse_point
 
+    check_device(args.device)
+    if args.patch_size is not None:
+        check_patch_size(args.patch_size, "--patch-size", divisor=1, name="--patch-size", multiple=False)
     box = parse_box(args.box, args.input) if args.box else None
     points = tuple(parse_point(p, args.input) for p in args.point)
     if (box or points) and not is_single_input(args.input):
@@ -97,15 +105,19 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         sw_batch_size=args.sw_batch_size, tta=args.tta, fast=args.fast, device=args.device, min_component_mm3=args.min_component_mm3,
         lung_margin_mm=args.lung_margin_mm, probabilities=args.probabilities,
         prompts=tuple(t.strip() for t in args.prompt), patch_size=args.patch_size, box=box, points=points,
-        modality=args.modality, refine=args.refine,
+        modality=args.modality, refine=args.refine, fill_nonfinite=args.fill_nonfinite,
+        allow_gaps=args.allow_gaps,
     )
 
 
 def extras_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """CaseExtras (meshes, PNG report, DICOM-SEG) from parsed flags."""
+    from medvlseg.commands.checks import check_mesh_formats
     from medvlseg.commands.mesh import mesh_formats
     from medvlseg.infer.extras import CaseExtras
 
+    if args.meshes:
+        check_mesh_formats(mesh_formats(args.mesh_format))
     return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg, statistics=args.statistics,
                       html=args.html,
                       mesh_formats=mesh_formats(args.mesh_format), mesh_faces=args.mesh_faces,
@@ -119,6 +131,24 @@ def is_single_input(path: str) -> bool:
     from medvlseg.infer.batch import is_single
 
     return Path(path).exists() and is_single(Path(path))
+
+
+def check_outputs(args: argparse.Namespace, inp, out, single: bool) -> None:  # type: ignore[no-untyped-def]
+    """Before any work: the output is not the input, has a supported extension, can be written; --dicom-seg
+    applies to a single input only when it is a DICOM series."""
+    from medvlseg.commands.checks import check_dicom_seg_input
+    from medvlseg.errors import InputError
+    from medvlseg.io.checks import check_output_file, check_output_folder
+    from medvlseg.io.image import IMAGE_EXTS
+
+    if single:
+        check_output_file(inp, out, IMAGE_EXTS)
+        if args.dicom_seg:
+            check_dicom_seg_input(inp)
+        return
+    if args.ext not in IMAGE_EXTS:
+        raise InputError(out, f"--ext {args.ext!r} is not an image extension (use one of {', '.join(IMAGE_EXTS)})")
+    check_output_folder(inp, out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,11 +170,10 @@ def run(args: argparse.Namespace) -> int:
     extras = extras_from_args(args)
     after = extras if extras.any else None
     single = is_single(inp)
+    check_outputs(args, inp, out, single)
     if single and out.exists() and not args.overwrite:
         print(f"{out}: exists, skipped (use --overwrite)", file=sys.stderr)
         return 0
-    if single and out.is_dir():
-        raise InputError(out, "is a folder; give a label-map file name for a single input")
     items = collect_inputs(inp, args.split)
     predictor = Predictor.from_run(args.model, options)
     if single:

@@ -30,6 +30,13 @@ class CaseExtras:
         """True when at least one extra is asked for."""
         return self.meshes or self.report or self.dicom_seg or self.statistics or self.html
 
+    def check(self, volume: Volume) -> None:
+        """Before any work: InputError when a requested extra cannot apply to this input (--dicom-seg on a file)."""
+        from medvlseg.errors import InputError
+
+        if self.dicom_seg and (volume.source.kind != "dicom" or volume.path is None):
+            raise InputError(volume.path or "input", "--dicom-seg needs a DICOM series folder as input")
+
     def __call__(self, volume: Volume, pred: Prediction, label_path: Path) -> None:
         """Write the requested extras of one predicted case beside `label_path`."""
         from medvlseg.infer.writers import sidecar_paths

@@ -29,12 +29,13 @@ from medvlseg.data.label_scheme import FIVE, THREE, default_names
 from medvlseg.data.labels import to_three_class
 from medvlseg.data.preprocess import PreprocessConfig, preprocess_image
 from medvlseg.data.resample import resize_linear_slabs, resize_nearest
-from medvlseg.errors import CheckpointError, ConfigError, InputError
+from medvlseg.errors import CheckpointError, ConfigError, InputError, MedvlsegError
 from medvlseg.infer.onnx_net import OnnxNet
 from medvlseg.infer.postprocess import lung_region, merge_probabilities, postprocess_labels, threshold_labels
 from medvlseg.infer.refine import av_evidence, refine_labels
 from medvlseg.infer.writers import write_label_map, write_label_sidecars
 from medvlseg.io import Volume, read_image, write_image
+from medvlseg.io.checks import check_patch_size
 from medvlseg.models.sliding import sliding_probabilities, window_size
 from medvlseg.train.config import TrainConfig
 from medvlseg.train.run_folder import read_run
@@ -66,6 +67,8 @@ class PredictOptions:
     points: tuple[tuple[float, float, float, int], ...] = ()  # (x, y, z, label 1/0) in input-file voxels
     modality: str | None = None  # input modality for modality-routed models (segevolution); None: "ct"
     refine: str = "none"  # none | topology (whole vessel segments artery or vein, medvlseg.infer.refine)
+    fill_nonfinite: bool = False  # replace NaN/inf voxels by the image minimum (warning) instead of refusing
+    allow_gaps: bool = False  # interpolate missing DICOM slices instead of refusing the series
 
     def effective(self) -> PredictOptions:
         """Options with --fast applied (no TTA, overlap 0.25)."""
@@ -119,8 +122,9 @@ class Predictor:
 
         run_dir, options = Path(run_dir), options or PredictOptions()
         run = read_run(run_dir)
-        stem = run.checkpoint(options.checkpoint)
-        patch: int | list[int] = run.config.patch_size
+        stem = run.checkpoint(options.checkpoint) if options.engine == "torch" else run_dir / "best"
+        patch: int | list[int] = check_patch_size(run.config.patch_size, run_dir / "config.yaml", divisor=1,
+                                                  multiple=False)
         if options.engine == "onnx":
             model: torch.nn.Module = OnnxNet(run_dir / "model.onnx")
             patch, k = list(model.window), int(model.meta["num_classes"])
@@ -201,7 +205,8 @@ class Predictor:
         """Canonical volume (HU) → Prediction on the same canonical grid."""
         times: dict[str, float] = {}
         t0 = time.perf_counter()
-        prep = preprocess_image(volume, self.preprocess, where=where)
+        prep = preprocess_image(volume, self.preprocess, where=where, sides_required=False,
+                                min_voxels=int(getattr(self.model, "size_divisor", 2)))
         times["preprocess"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if self.options.box or self.options.points:  # SegVol zoom-out–zoom-in with box/point prompts
@@ -224,16 +229,26 @@ class Predictor:
     def predict_file(self, input_path: str | Path, output_path: str | Path,
                      after: Callable[[Volume, Prediction, Path], None] | None = None) -> Prediction:
         """Read an image file/DICOM folder, predict, write label map + side files (+ probabilities), then `after`."""
+        from medvlseg.io.checks import checked_volume
+
         input_path, output_path = Path(input_path), Path(output_path)
-        volume = read_image(input_path)
+        volume = read_image(input_path, allow_gaps=self.options.allow_gaps)
+        volume = checked_volume(volume, input_path, self.options.fill_nonfinite,
+                                ct=(self.options.modality or "ct") == "ct")
+        if after is not None and hasattr(after, "check"):  # extras that cannot apply fail before any work
+            after.check(volume)
         pred = self.predict_volume(volume, where=str(input_path))
         t0 = time.perf_counter()
         if pred.probabilities is not None:
             prob_path = probability_path(output_path)
             write_image(prob_path, np.moveaxis(pred.probabilities, 0, -1), like=volume, dtype=np.float32)
         write_label_sidecars(output_path, pred.names, {"source": str(input_path), "timings_s": pred.timings})
-        if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
-            after(volume, pred, output_path)
+        try:
+            if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
+                after(volume, pred, output_path)
+        except MedvlsegError as exc:  # a failed extra never loses the computed label map
+            write_label_map(output_path, pred.labels, volume, pred.names)
+            raise InputError(output_path, f"label map written, but an extra output failed: {exc}") from exc
         write_label_map(output_path, pred.labels, volume, pred.names)
         pred.timings["write"] = time.perf_counter() - t0
         return pred
