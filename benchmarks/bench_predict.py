@@ -104,7 +104,7 @@ class _StageMarks:
         from medvlseg.infer import predictor as mod
 
         patched = {"read_image": "read", "preprocess_image": "preprocess", "sliding_probabilities": "inference",
-                   "decide_on_grid": "decide", "write_image": "write"}
+                   "decide_on_grid": "decide", "write_image": "write", "write_label_map": "write"}
         saved = {name: getattr(mod, name) for name in patched}
 
         def wrap(name: str, stage: str):  # noqa: ANN202

@@ -21,9 +21,22 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     p.add_argument("--spacing", type=float, nargs=3, metavar=("SX", "SY", "SZ"),
                    help="fixed voxel size in mm (in-plane SX = SY)")
     p.add_argument("--preview", action=argparse.BooleanOptionalAction, default=None,
-                   help="write PNG previews (default: on for small, off otherwise)")
+                   help="write PNG previews (previews/; with the engine also gallery.png, every case on one page; "
+                        "default: on for the classic small preset, off otherwise)")
     p.add_argument("--modality", default="ct", choices=["ct", "mri", "mixed"],
-                   help="ct; mri: MRI-like signal model of the same anatomy (pseudo-HU); mixed: alternating")
+                   help="ct; mri: MRI-like signal model of the same anatomy (pseudo-HU); mixed: alternating "
+                        "(classic generator only)")
+    p.add_argument("--engine", choices=["classic", "synth"], default=None,
+                   help="classic: the original benchmark generator (default); synth: the domain-randomised engine "
+                        "(default as soon as --contrast, --fov or --distractors is given)")
+    p.add_argument("--contrast", choices=["none", "arterial", "venous", "random", "mixed"], default=None,
+                   help="engine contrast phase: none (artery = vein HU), arterial (CTPA), venous, random "
+                        "(SynthSeg-style), mixed (each case draws one; the engine default)")
+    p.add_argument("--fov", nargs="+", choices=["thorax", "cta", "one_lung", "bases"], default=None,
+                   help="engine fields of view drawn per case (default: the preset's)")
+    p.add_argument("--distractors", type=float, default=None, metavar="RATE",
+                   help="engine: probability of each distractor kind per case (nodules, ground glass, consolidation, "
+                        "emphysema, effusion, calcified nodes, wall thickening); 0 disables")
     p.set_defaults(func=run)
 
 
@@ -66,8 +79,57 @@ def run(args: argparse.Namespace) -> int:
         overrides.update(spacing_xy=(args.spacing[0], args.spacing[1]), spacing_z=(args.spacing[2],) * 2)
     if args.workers < 1:
         raise InputError(out, f"--workers must be ≥ 1, got {args.workers}")
-    config = get_preset(args.preset, **overrides)
+    engine = args.engine or ("synth" if (args.contrast, args.fov, args.distractors) != (None, None, None) else "classic")
+    if engine == "synth":
+        config = _engine_config(args, overrides, out)
+    else:
+        if args.fov or args.contrast or args.distractors is not None:
+            raise InputError(out, "--contrast, --fov and --distractors need the engine (--engine synth)")
+        config = get_preset(args.preset, **overrides)
     path = write_benchmark(out, config, seed=args.seed, workers=args.workers, preview=args.preview,
                            name=args.preset, modality=args.modality)
     print(path)
+    if engine == "synth":
+        _print_contrast(path)
     return 0
+
+
+def _engine_config(args: argparse.Namespace, overrides: dict, out: object):  # type: ignore[no-untyped-def]
+    """The engine preset with the CLI's overrides (shape → voxel cap; spacing; contrast; fields of view)."""
+    from medvlseg.data.phantom.synth_presets import get_synth_preset
+    from medvlseg.errors import InputError
+
+    if args.modality != "ct":
+        raise InputError(out, "--modality mri/mixed is a classic-generator option")
+    engine: dict = {k: v for k, v in overrides.items() if k in ("n_train", "n_val", "n_test", "n_train_full",
+                                                                  "spacing_xy", "spacing_z")}
+    if "shape" in overrides:
+        engine["max_voxels"] = int(overrides["shape"][0] * overrides["shape"][1] * overrides["shape"][2])
+    if args.contrast:
+        engine["contrast"] = args.contrast
+    if args.fov:
+        engine["fov"] = tuple(args.fov)
+    if args.distractors is not None:
+        if not 0.0 <= args.distractors <= 1.0:
+            raise InputError(out, f"--distractors must be in [0, 1], got {args.distractors}")
+        engine["distractor_rate"] = args.distractors
+    if "n_train" in engine:
+        engine["n_train_full"] = engine["n_train"]
+    return get_synth_preset(args.preset, **engine)
+
+
+def _print_contrast(manifest_path: object) -> None:
+    """Per phase: mean artery − vein HU over the labelled voxels and over their cores, from the manifest."""
+    from medvlseg.io import Manifest
+
+    by_phase: dict[str, list[dict]] = {}
+    for case in Manifest.load(manifest_path).cases:
+        gap = case.meta.get("contrast_gap")
+        if gap:
+            by_phase.setdefault(case.meta.get("phase", "?"), []).append(gap)
+    for phase, gaps in sorted(by_phase.items()):
+        art = sum(g["artery_mean_hu"] for g in gaps) / len(gaps)
+        vein = sum(g["vein_mean_hu"] for g in gaps) / len(gaps)
+        core = sum(g["core_gap_hu"] for g in gaps) / len(gaps)
+        print(f"{phase}: {len(gaps)} cases, artery {art:.0f} HU, vein {vein:.0f} HU, artery - vein {art - vein:+.0f} HU "
+              f"(vessel cores {core:+.0f} HU)")

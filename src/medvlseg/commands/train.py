@@ -22,7 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                     "preprocessed cache. Under `torchrun --nproc_per_node=N` it trains with DDP.",
     )
     p.add_argument("--config", default=None, help="train config YAML (configs/lacaf.yaml, ...); flags override it")
-    p.add_argument("--data", required=True, help="manifest JSON or preprocessed cache folder")
+    p.add_argument("--data", default=None,
+                   help="manifest JSON, preprocessed cache folder, or phantom:PRESET (engine cases generated on the fly: "
+                        "tiny | small | paper; settings under `stream:` in the config); default: the config's `data:`")
     p.add_argument("--out", required=True, help="run folder (checkpoints, logs, everything predict needs)")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last (config from RUN_DIR)")
     p.add_argument("--preset", default=None, help="lacaf | universal | unet | medvlm | segvol | segevolution")
@@ -88,9 +90,16 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def run(args: argparse.Namespace) -> int:
     """Train; prints the run folder and the best validation Dice."""
+    from medvlseg.commands.checks import check_train_config
     from medvlseg.train.trainer import Trainer
 
+    from medvlseg.train.stream import is_stream
+    from medvlseg.utils.config import override
+
     config = resolve_config(args)
+    if is_stream(args.data):  # recorded in RUN/config.yaml, so --resume streams the same engine
+        config = override(config, data=args.data)
+    check_train_config(config)
     trainer = Trainer(config, args.data, args.out, resume=args.resume, progress=args.progress,
                       preprocess_workers=args.preprocess_workers)
     result = trainer.fit(stop_after=args.stop_after)

@@ -29,12 +29,14 @@ from medvlseg.data.label_scheme import FIVE, THREE, default_names
 from medvlseg.data.labels import to_three_class
 from medvlseg.data.preprocess import PreprocessConfig, preprocess_image
 from medvlseg.data.resample import nearest_lookup, resize_linear_slabs
-from medvlseg.errors import CheckpointError, ConfigError, InputError
-from medvlseg.infer.label_grid import decide_on_grid
+from medvlseg.errors import CheckpointError, ConfigError, InputError, MedvlsegError
 from medvlseg.infer.engines import choose_engine, load_exported
+from medvlseg.infer.label_grid import decide_on_grid
 from medvlseg.infer.postprocess import lung_region, merge_probabilities, postprocess_labels, threshold_labels
-from medvlseg.infer.writers import write_label_sidecars
+from medvlseg.infer.refine import av_evidence, refine_labels
+from medvlseg.infer.writers import write_label_map, write_label_sidecars
 from medvlseg.io import Volume, read_image, write_image
+from medvlseg.io.checks import check_patch_size
 from medvlseg.models.sliding import sliding_probabilities, window_size
 from medvlseg.train.config import TrainConfig
 from medvlseg.train.run_folder import read_run
@@ -65,6 +67,9 @@ class PredictOptions:
     box: tuple[float, ...] | None = None  # x0,y0,z0,x1,y1,z1 in input-file voxels (segevolution/segvol)
     points: tuple[tuple[float, float, float, int], ...] = ()  # (x, y, z, label 1/0) in input-file voxels
     modality: str | None = None  # input modality for modality-routed models (segevolution); None: "ct"
+    refine: str = "none"  # none | topology (whole vessel segments artery or vein, medvlseg.infer.refine)
+    fill_nonfinite: bool = False  # replace NaN/inf voxels by the image minimum (warning) instead of refusing
+    allow_gaps: bool = False  # interpolate missing DICOM slices instead of refusing the series
 
     def effective(self) -> PredictOptions:
         """Options with --fast applied (no TTA, overlap 0.25)."""
@@ -101,6 +106,10 @@ class Predictor:
         self.roi = window_size(edges, int(getattr(model, "size_divisor", 1)))
         self.text_embeddings = text_embeddings
         self.prompted = prompted or text_embeddings is not None  # outputs are free-text prompts, not the classes
+        if self.options.refine not in ("none", "topology"):
+            raise ConfigError("--refine", f"must be none or topology, got {self.options.refine!r}")
+        if self.options.refine == "topology" and (self.prompted or len(self.class_names) != FIVE.num_foreground):
+            raise ConfigError("--refine", "topology needs an artery/vein model (4 trained classes, no --prompt)")
         if self.options.modality is not None or self.options.box or self.options.points:
             from medvlseg.infer.prompted import check_prompt_support
 
@@ -114,8 +123,9 @@ class Predictor:
 
         run_dir, options = Path(run_dir), options or PredictOptions()
         run = read_run(run_dir)
-        stem = run.checkpoint(options.checkpoint)
-        patch: int | list[int] = run.config.patch_size
+        stem = run.checkpoint(options.checkpoint) if options.engine in ("torch", "auto") else run_dir / "best"
+        patch: int | list[int] = check_patch_size(run.config.patch_size, run_dir / "config.yaml", divisor=1,
+                                                  multiple=False)
         engine = choose_engine(options.engine, options, resolve_device(options.device), run_dir, stem)
         if engine in ("onnx", "openvino"):
             model: torch.nn.Module = load_exported(engine, run_dir, torch.get_num_threads())
@@ -163,9 +173,10 @@ class Predictor:
         return threshold_labels(fg, "sigmoid", self.options.threshold, dim).numpy(), fg.numpy()
 
     def decide(self, probs: np.ndarray, lung: np.ndarray | None, work_spacing: Sequence[float],
-               shape: Sequence[int], spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray | None]:
+               shape: Sequence[int], spacing: Sequence[float],
+               times: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Working-grid probabilities (K', ...) → labels (uint8) and, if asked, foreground probabilities on the
-        input grid (`shape` voxels of `spacing` mm), post-processed there.
+        input grid (`shape` voxels of `spacing` mm), post-processed there, then `--refine`d (seconds → `times`).
 
         Labels: as if the probabilities were trilinearly resampled to every input voxel and decided there, but
         interpolated only where the 8 working-grid neighbours leave the label open (`infer.label_grid`).
@@ -177,9 +188,14 @@ class Predictor:
         labels = decide_on_grid(probs, shape, lambda p: self.class_labels(p, dim=0)[0], self.activation,
                                 self.options.threshold)
         fg_out: np.ndarray | None = None
-        if self.options.probabilities:
+        evidence = np.empty(shape, dtype=np.float16) if self.options.refine != "none" else None  # artery − vein
+        if self.options.probabilities or evidence is not None:
             for rows, slab in resize_linear_slabs(probs, shape):  # slab (rows, K', Y, Z)
                 fg = self.class_labels(slab, dim=1)[1]
+                if evidence is not None:
+                    evidence[rows] = av_evidence(fg, dim=1)
+                if not self.options.probabilities:
+                    continue
                 if fg_out is None:
                     fg_out = np.empty((fg.shape[1], *shape), dtype=np.float32)
                 fg_out[:, rows] = fg.swapaxes(0, 1)
@@ -187,13 +203,19 @@ class Predictor:
         if self.options.min_component_mm3 > 0 or region is not None:
             near = None if region is None else nearest_lookup(region, shape)
             labels = postprocess_labels(labels, spacing, self.options.min_component_mm3, near)
+        if evidence is not None:
+            t0 = time.perf_counter()
+            labels = refine_labels(labels, evidence, spacing, five_class=self.options.classes == FIVE.classes)
+            if times is not None:
+                times["refine"] = time.perf_counter() - t0
         return labels, fg_out
 
     def predict_volume(self, volume: Volume, where: str = "image") -> Prediction:
         """Canonical volume (HU) → Prediction on the same canonical grid."""
         times: dict[str, float] = {}
         t0 = time.perf_counter()
-        prep = preprocess_image(volume, self.preprocess, where=where)
+        prep = preprocess_image(volume, self.preprocess, where=where, sides_required=False,
+                                min_voxels=int(getattr(self.model, "size_divisor", 2)))
         times["preprocess"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if self.options.box or self.options.points:  # SegVol zoom-out–zoom-in with box/point prompts
@@ -209,17 +231,23 @@ class Predictor:
         times["inference"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         labels, prob_out = self.decide(probs, prep.lung if self.preprocess.lung_split else None, prep.spacing,
-                                       prep.source_shape, volume.spacing)
-        times["decide"] = time.perf_counter() - t0  # resampling to the input grid, labels, post-processing
+                                       prep.source_shape, volume.spacing, times)
+        times["decide"] = time.perf_counter() - t0  # resampling to the input grid, labels, post-processing (+ refine)
         return Prediction(labels, self.output_names, prob_out, times)
 
     def predict_file(self, input_path: str | Path, output_path: str | Path,
                      after: Callable[[Volume, Prediction, Path], None] | None = None) -> Prediction:
         """Read an image file/DICOM folder, predict, write label map + side files (+ probabilities), then `after`."""
+        from medvlseg.io.checks import checked_volume
+
         input_path, output_path = Path(input_path), Path(output_path)
         t0 = time.perf_counter()
-        volume = read_image(input_path)
+        volume = read_image(input_path, allow_gaps=self.options.allow_gaps)
         read_s = time.perf_counter() - t0
+        volume = checked_volume(volume, input_path, self.options.fill_nonfinite,
+                                ct=(self.options.modality or "ct") == "ct")
+        if after is not None and hasattr(after, "check"):  # extras that cannot apply fail before any work
+            after.check(volume)
         pred = self.predict_volume(volume, where=str(input_path))
         pred.timings = {"read": read_s, **pred.timings}
         t0 = time.perf_counter()
@@ -227,9 +255,13 @@ class Predictor:
             prob_path = probability_path(output_path)
             write_image(prob_path, np.moveaxis(pred.probabilities, 0, -1), like=volume, dtype=np.float32)
         write_label_sidecars(output_path, pred.names, {"source": str(input_path), "timings_s": pred.timings})
-        if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
-            after(volume, pred, output_path)
-        write_image(output_path, pred.labels, like=volume, dtype=np.uint8)
+        try:
+            if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
+                after(volume, pred, output_path)
+        except MedvlsegError as exc:  # a failed extra never loses the computed label map
+            write_label_map(output_path, pred.labels, volume, pred.names)
+            raise InputError(output_path, f"label map written, but an extra output failed: {exc}") from exc
+        write_label_map(output_path, pred.labels, volume, pred.names)
         pred.timings["write"] = time.perf_counter() - t0
         return pred
 

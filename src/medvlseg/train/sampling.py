@@ -119,9 +119,8 @@ class PatchDataset(Dataset):
             self._cases[name] = (case, fg)
         return self._cases[name]
 
-    def _centre(self, case: CachedCase, fg: np.ndarray, rng: np.random.Generator) -> tuple[int, ...]:
+    def _centre(self, shape: tuple[int, ...], fg: np.ndarray, rng: np.random.Generator) -> tuple[int, ...]:
         """A foreground voxel with probability pos_ratio (if any), else a uniform voxel."""
-        shape = case.label.shape  # type: ignore[union-attr]
         if fg.size and rng.random() < self.pos_ratio:
             return tuple(int(v) for v in np.unravel_index(fg[rng.integers(fg.size)], shape))
         return tuple(int(rng.integers(n)) for n in shape)
@@ -132,13 +131,13 @@ class PatchDataset(Dataset):
             return to_three_class(label), np.ones(2, dtype=bool)
         return label, annotated.astype(bool)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, self.rank, int(index)])
-        case, fg = self._case(self.names[int(rng.integers(len(self.names)))])
-        start = patch_start(self._centre(case, fg, rng), case.label.shape, self.patch_size)  # type: ignore[union-attr]
-        image = crop_patch(case.image, start, self.patch_size).astype(np.float32, copy=False)
-        label, annotated = self._target(crop_patch(case.label, start, self.patch_size), case.annotated)
-        item: dict[str, Any] = {"image": torch.from_numpy(image), "label": torch.from_numpy(label[None].astype(np.int64))}
+    def patch_from(self, image: np.ndarray, label: np.ndarray, fg: np.ndarray, annotated: np.ndarray,
+                   modality: str, rng: np.random.Generator) -> dict[str, Any]:
+        """Crop (and augment) one patch of a case's channels (C, X, Y, Z) and 5-class label (X, Y, Z)."""
+        start = patch_start(self._centre(label.shape, fg, rng), label.shape, self.patch_size)
+        patch = crop_patch(image, start, self.patch_size).astype(np.float32, copy=False)
+        target, flags = self._target(crop_patch(label, start, self.patch_size), annotated)
+        item: dict[str, Any] = {"image": torch.from_numpy(patch), "label": torch.from_numpy(target[None].astype(np.int64))}
         if self.augment_cfg is not None:
             if self._augment is None:
                 from monai.data import set_track_meta
@@ -149,4 +148,9 @@ class PatchDataset(Dataset):
             item = self._augment(item)
         return {"image": torch.as_tensor(item["image"]).float().contiguous(),
                 "label": torch.as_tensor(item["label"])[0].long().contiguous(),
-                "annotated": torch.from_numpy(annotated), "modality": case_modality(case)}
+                "annotated": torch.from_numpy(flags), "modality": modality}
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, self.rank, int(index)])
+        case, fg = self._case(self.names[int(rng.integers(len(self.names)))])
+        return self.patch_from(case.image, case.label, fg, case.annotated, case_modality(case), rng)  # type: ignore[arg-type]

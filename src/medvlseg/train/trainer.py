@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from medvlseg.data.cache import load_config
+from medvlseg.data.cache import list_cases, load_config
 from medvlseg.errors import ConfigError
 from medvlseg.utils.device import resolve_device
 from medvlseg.models.sliding import window_size
@@ -27,10 +27,13 @@ from medvlseg.train import distributed as dist_utils
 from medvlseg.train.checkpoint import load_training_state, save_training_state
 from medvlseg.train.config import TrainConfig
 from medvlseg.train.logs import EpochLog, TensorBoardLog, require_tensorboard
+from medvlseg.train.guards import check_loss, check_weights
 from medvlseg.train.losses import partial_label_loss
+from medvlseg.train.skeleton_recall import skeleton_recall_loss
 from medvlseg.train.sampling import EpochSampler, PatchDataset
 from medvlseg.train.run_folder import class_list, write_run_files
 from medvlseg.train.setup import build_run_model, resolve_cache, training_cases
+from medvlseg.train.stream import StreamDataset, engine_config, is_stream, stream_cache
 from medvlseg.train.validation import validate
 from medvlseg.utils.atomic import remove_stale_temps
 
@@ -67,9 +70,13 @@ class TrainResult:
 class Trainer:
     """Train `config` on `data` (manifest or cache) into `run_dir`; `resume` continues from `run_dir/last`."""
 
-    def __init__(self, config: TrainConfig, data: str | Path, run_dir: str | Path, resume: bool = False,
+    def __init__(self, config: TrainConfig, data: str | Path | None, run_dir: str | Path, resume: bool = False,
                  progress: bool = True, preprocess_workers: int = 1) -> None:
-        self.config, self.data, self.run_dir = config, Path(data), Path(run_dir)
+        spec = str(data) if data is not None else config.data
+        if not spec:
+            raise ConfigError("no training data: give --data (manifest, cache or phantom:PRESET) or `data:` in the config")
+        self.stream = is_stream(spec)
+        self.config, self.data, self.run_dir = config, (spec if self.stream else Path(spec)), Path(run_dir)
         self.resume, self.progress, self.preprocess_workers = resume, progress, preprocess_workers
         if config.tensorboard:
             require_tensorboard()
@@ -89,10 +96,18 @@ class Trainer:
         if self.device.type == "cuda" and self.info.enabled:
             self.device = torch.device("cuda", self.info.local_rank)
             torch.cuda.set_device(self.device)
-        self.cache = resolve_cache(self.data, cfg, self.run_dir, build=self.info.is_main,
-                                   workers=self.preprocess_workers)
+        if self.stream:  # engine cases on the fly; validation on a fixed seeded engine set in RUN/cache
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.cache, _ = stream_cache(str(self.data), cfg.stream, cfg.preprocess, self.run_dir, cfg.seed,
+                                         build=self.info.is_main)
+        else:
+            self.cache = resolve_cache(self.data, cfg, self.run_dir, build=self.info.is_main,
+                                       workers=self.preprocess_workers, progress=self.progress)
         dist_utils.barrier(self.info)
-        self.train_names, self.val_names = training_cases(self.cache, cfg.train_annotated)
+        if self.stream:
+            self.train_names, self.val_names = [], list_cases(self.cache, "validation")
+        else:
+            self.train_names, self.val_names = training_cases(self.cache, cfg.train_annotated)
         in_channels = 2 if load_config(self.cache).tubularity else 1
         torch.manual_seed(cfg.seed)
         self.model, encoder_cfg, emb = build_run_model(cfg, in_channels)
@@ -116,10 +131,17 @@ class Trainer:
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids,
                                                                  find_unused_parameters=unused)
         self.sampler = EpochSampler(cfg.steps_per_epoch * cfg.batch_size)
-        dataset = PatchDataset(self.cache, self.train_names, cfg.patch_size, cfg.pos_ratio, cfg.augment,
-                               cfg.label_mode, cfg.seed, self.info.rank)
+        if self.stream:  # the stream's own worker processes generate; patches are cut in this process
+            dataset = StreamDataset(engine_config(str(self.data), cfg.stream), cfg.stream, load_config(self.cache),
+                                    cfg.patch_size, cfg.pos_ratio, cfg.augment, cfg.label_mode, cfg.seed,
+                                    self.info.rank)
+        else:
+            dataset = PatchDataset(self.cache, self.train_names, cfg.patch_size, cfg.pos_ratio, cfg.augment,
+                                   cfg.label_mode, cfg.seed, self.info.rank)
+        workers = 0 if self.stream else cfg.num_workers
+        self.dataset = dataset
         self.loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=self.sampler,
-                                 num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0,
+                                 num_workers=workers, persistent_workers=workers > 0,
                                  pin_memory=self.device.type == "cuda")
         self.roi = window_size([cfg.patch_size] * 3, self.model.size_divisor)
         self.amp = amp_dtype(cfg.amp, self.device)
@@ -151,6 +173,10 @@ class Trainer:
         with ctx:
             logits = self.net(image, **kwargs)
         loss = partial_label_loss(logits.float(), label, annotated, self.model.activation)
+        if self.config.loss.skeleton_recall > 0:
+            loss = loss + self.config.loss.skeleton_recall * skeleton_recall_loss(logits.float(), label, annotated,
+                                                                                  self.model.activation)
+        check_loss(float(loss.detach()), step, self.run_dir)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -213,6 +239,7 @@ class Trainer:
         try:
             for epoch in range(first, last):
                 row = self._epoch(epoch)
+                check_weights(self.model, epoch, self.run_dir)
                 if self.info.is_main:
                     self._validate(epoch, row)
                     self.state["epoch"] = epoch
@@ -220,14 +247,17 @@ class Trainer:
                     self.epoch_log.append(row)
                     if self.tensorboard is not None:
                         self.tensorboard.add(row)
-                    log.info("epoch %d: loss %.4f, val Dice %s, %.1f s", epoch + 1, row["loss"],
-                             f"{row.get('val_dice_mean', float('nan')):.4f}", row["epoch_s"])
+                    log.info("epoch %d: loss %.4f, val Dice %s, %.1f s, data wait %.3f s/step (%.1f %%)", epoch + 1,
+                             row["loss"], f"{row.get('val_dice_mean', float('nan')):.4f}", row["epoch_s"],
+                             row["data_wait_s_per_step"], 100.0 * row["data_wait_s_per_step"] * row["steps_per_s"])
                 self.state["epoch"] = epoch
                 history.append(row)
                 dist_utils.barrier(self.info)
             if self.info.is_main and self.state["best_epoch"] < 0 and self.state["epoch"] + 1 == cfg.epochs:
                 save_model(self.run_dir / "best", self.model, extra_meta={"epoch": cfg.epochs, "val_dice": None})
         finally:
+            if isinstance(getattr(self, "dataset", None), StreamDataset):
+                self.dataset.close()
             if getattr(self, "tensorboard", None) is not None:
                 self.tensorboard.close()
             dist_utils.barrier(self.info)

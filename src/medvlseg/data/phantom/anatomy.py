@@ -6,7 +6,8 @@ built from adult sizes (../shared/docs/phantom-anatomy.md) times `scale`. So the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +45,11 @@ class Anatomy:
     aorta: np.ndarray  # (K, 3) polyline LV → arch → descending
     aorta_radius: float
     trunk_radius: float
+    # engine extensions (defaults leave the classic generator unchanged): extra mediastinal tubes (polyline mm,
+    # radius mm) and ellipsoids (centre, semi-axes mm) the lungs never enter, and a smooth warp of lung space
+    extra_tubes: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    extra_ellipsoids: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    warp: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def make_anatomy(scale: float, rng: np.random.Generator, radius_boost: float = 1.0) -> Anatomy:
@@ -117,22 +123,44 @@ def mediastinum(anat: Anatomy, points: np.ndarray, margin: float = 4.0) -> np.nd
     inside |= polyline_distance(points, anat.aorta) < anat.aorta_radius + m
     inside |= polyline_distance(points, anat.trunk) < anat.trunk_radius + m
     inside |= polyline_distance(points, np.stack([anat.trachea_top, anat.carina])) < anat.trachea_radius * 1.5 + m
+    for line, radius in anat.extra_tubes:
+        inside |= polyline_distance(points, line) < radius + m
+    for centre, semi in anat.extra_ellipsoids:
+        inside |= _ellipsoid(points, centre, semi + m) < 1.0
     return inside
 
 
-def lung_side(anat: Anatomy, points: np.ndarray) -> np.ndarray:
-    """Lung label of points (N, 3) mm: 0 outside, 1 left lung (x < 0), 2 right lung."""
+WARP_REACH = 12.0  # mm (x scale): bound on the engine warp's displacement, used to skip far points
+
+
+def lung_side(anat: Anatomy, points: np.ndarray, mediastinal: bool = True) -> np.ndarray:
+    """Lung label of points (N, 3) mm: 0 outside, 1 left lung (x < 0), 2 right lung.
+
+    `anat.warp` (engine) deforms the lung ellipsoids and domes only; cage, midline and mediastinum stay put.
+    `mediastinal=False` skips the mediastinum exclusion (the caller applies it, e.g. from a painted mask)."""
     out = np.zeros(len(points), dtype=np.uint8)
+    if anat.warp is not None:  # warp only points that can reach a lung
+        reach = WARP_REACH * anat.scale
+        near = np.nonzero((_ellipsoid(points, anat.lung_centre[0], anat.lung_semi[0] + reach) < 1.0)
+                          | (_ellipsoid(points, anat.lung_centre[1], anat.lung_semi[1] + reach) < 1.0))[0]
+        points, q = points[near], anat.warp(points[near])
+    else:
+        near, q = None, points
+    sub = np.zeros(len(points), dtype=np.uint8)
     cage = ((points[:, 0] / anat.cage_semi[0]) ** 2 + (points[:, 1] / anat.cage_semi[1]) ** 2) < 1.0
     for k in (0, 1):
         c, semi = anat.lung_centre[k], anat.lung_semi[k]
-        inside = (_ellipsoid(points, c, semi) < 1.0) & cage & ((points[:, 0] < 0) == (k == 0))
+        inside = (_ellipsoid(q, c, semi) < 1.0) & cage & ((points[:, 0] < 0) == (k == 0))
         # diaphragm: a dome peaking under the lung centre, falling off laterally and front/back
-        rel = ((points[:, 0] - c[0]) / semi[0]) ** 2 + ((points[:, 1] - c[1]) / semi[1]) ** 2
-        inside &= points[:, 2] > anat.dome[k] - 45.0 * anat.scale * rel
-        out[inside] = k + 1
-    cand = np.nonzero(out)[0]
-    out[cand[mediastinum(anat, points[cand])]] = 0
+        rel = ((q[:, 0] - c[0]) / semi[0]) ** 2 + ((q[:, 1] - c[1]) / semi[1]) ** 2
+        inside &= q[:, 2] > anat.dome[k] - 45.0 * anat.scale * rel
+        sub[inside] = k + 1
+    if mediastinal:
+        cand = np.nonzero(sub)[0]
+        sub[cand[mediastinum(anat, points[cand])]] = 0
+    if near is None:
+        return sub
+    out[near] = sub
     return out
 
 

@@ -14,6 +14,8 @@ import numpy as np
 
 from medvlseg.data.phantom.generator import PhantomCase, generate_case
 from medvlseg.data.phantom.presets import PhantomConfig, get_preset
+from medvlseg.data.phantom.synth import synth_case
+from medvlseg.data.phantom.synth_presets import SynthConfig
 from medvlseg.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,8 @@ def plan_cases(config: PhantomConfig, seed: int, modality: str = "ct") -> list[C
     contrast = np.zeros(n, dtype=bool)
     start = 0
     for count in (config.n_train, config.n_val, config.n_test):  # stratified: ≤ half of every split
-        n_contrast = int(np.floor(min(config.contrast_fraction, 0.5) * count + rng.uniform()))
+        fraction = getattr(config, "contrast_fraction", 0.0)  # engine configs draw their phase per case
+        n_contrast = int(np.floor(min(fraction, 0.5) * count + rng.uniform()))
         contrast[start + rng.permutation(count)[: min(n_contrast, count // 2)]] = True
         start += count
     train_full = set(rng.permutation(config.n_train)[: config.n_train_full].tolist())
@@ -79,9 +82,12 @@ def save_volume(path: Path, array: np.ndarray, affine: np.ndarray, orientation: 
     write_image(path, array, affine=affine, orientation=orientation, dtype=dtype)
 
 
-def build_case(out_dir: Path, config: PhantomConfig, plan: CasePlan, preview: bool) -> dict:
+def build_case(out_dir: Path, config: PhantomConfig | SynthConfig, plan: CasePlan, preview: bool) -> dict:
     """Generate and write one case; return its manifest entry (paths relative to out_dir)."""
-    case = generate_case(config, plan.seed, contrast=plan.contrast, modality=plan.modality)
+    if isinstance(config, SynthConfig):  # the engine: phase, field of view, distractors drawn per case
+        case = synth_case(config, plan.seed)
+    else:
+        case = generate_case(config, plan.seed, contrast=plan.contrast, modality=plan.modality)
     orient = case.meta["orientation"]
     image_rel, label_rel = f"images/{plan.name}.nii.gz", f"labels/{plan.name}.nii.gz"
     lung_rel = f"lungs/{plan.name}.nii.gz"
@@ -91,17 +97,22 @@ def build_case(out_dir: Path, config: PhantomConfig, plan: CasePlan, preview: bo
     if preview:
         from medvlseg.data.phantom.preview import write_preview
 
-        title = f"{plan.name} ({plan.split}, annotated={plan.annotated}, contrast={plan.contrast})"
+        phase = case.meta.get("phase", plan.contrast)
+        title = f"{plan.name} ({plan.split}, annotated={plan.annotated}, contrast={phase})"
         title += "" if plan.modality == "ct" else f" {plan.modality.upper()}-like"
         write_preview(out_dir / "previews" / f"{plan.name}.png", case.image, annotate(case, plan.annotated),
                       case.airway, case.spacing, title)
     meta = {k: v for k, v in case.meta.items() if k != "timing_s"}
+    if isinstance(config, SynthConfig):
+        from medvlseg.data.phantom.checks import contrast_gap
+
+        meta["contrast_gap"] = {k: round(v, 1) for k, v in contrast_gap(case.image, case.label).items()}
     meta.update(spacing=list(case.spacing), shape=list(case.image.shape), lung_mask=lung_rel)
     return {"case": plan.name, "image": image_rel, "label": label_rel, "annotated": plan.annotated,
             "meta": meta, "_split": plan.split}
 
 
-def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig = "small", seed: int = 0,
+def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig | SynthConfig = "small", seed: int = 0,
                     workers: int = 1, preview: bool | None = None, name: str | None = None,
                     modality: str = "ct") -> Path:
     """Generate every case of `preset` (a name or a config) into out_dir, write `dataset.json`, return its path.
@@ -127,6 +138,8 @@ def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig = "small", 
     cases = [Case(name=e["case"], split=e["_split"], image=out_dir / e["image"], label=out_dir / e["label"],
                   annotated=e["annotated"], meta=e["meta"]) for e in entries]
     phantom = {"preset": name, "seed": seed, "config": asdict(config)}
+    if isinstance(config, SynthConfig):
+        phantom["engine"] = "synth"
     kind = {"ct": "CT", "mri": "MRI-like", "mixed": "CT+MRI-like"}[modality]
     if modality != "ct":
         phantom["modality"] = modality
@@ -135,5 +148,16 @@ def write_benchmark(out_dir: str | Path, preset: str | PhantomConfig = "small", 
                                     f"phantom (preset {name}, seed {seed})",
                         extra={"phantom": phantom})
     path = manifest.save(out_dir / "dataset.json")
+    if preview and isinstance(config, SynthConfig):
+        from medvlseg.data.phantom.preview import write_gallery
+
+        write_gallery(out_dir / "gallery.png", [(c.image, c.label, _gallery_title(c)) for c in cases])
     log.info("wrote %d phantom cases to %s", len(entries), out_dir)
     return path
+
+
+def _gallery_title(case: object) -> str:
+    """'case_000 arterial cta 1.9 mm' for the gallery."""
+    meta = getattr(case, "meta", {})
+    spacing = meta.get("spacing", [0.0])
+    return f"{getattr(case, 'name', '')} {meta.get('phase', '')} {meta.get('fov', '')} {spacing[0]:.1f} mm"

@@ -92,3 +92,18 @@ def hu_medians(image: np.ndarray, label: np.ndarray, lung: np.ndarray, airway: n
     return {"lung": float(np.median(image[parenchyma])),
             "blood": float(np.median(image[core])) if core.any() else float("nan"),
             "air": float(np.median(image[lumen])) if lumen.any() else float("nan")}
+
+
+def contrast_gap(image: np.ndarray, label: np.ndarray) -> dict:
+    """Artery − vein mean HU over all labelled voxels and over their cores (voxels whose 6 neighbours carry the
+    same label: the blood value, free of partial volume with the lung), with the core voxel counts."""
+    out: dict = {}
+    for value, name in ((1, "artery"), (2, "vein")):
+        mask = label == value
+        core = ndimage.binary_erosion(mask)
+        out[f"{name}_mean_hu"] = float(image[mask].mean()) if mask.any() else float("nan")
+        out[f"{name}_core_hu"] = float(image[core].mean()) if core.any() else float("nan")
+        out[f"{name}_core_voxels"] = int(core.sum())
+    out["gap_hu"] = out["artery_mean_hu"] - out["vein_mean_hu"]
+    out["core_gap_hu"] = out["artery_core_hu"] - out["vein_core_hu"]
+    return out

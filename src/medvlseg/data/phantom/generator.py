@@ -44,6 +44,7 @@ class PhantomCase:
     affine: np.ndarray
     spacing: tuple[float, float, float]
     meta: dict = field(default_factory=dict)
+    tissue: np.ndarray | None = None  # engine cases (phantom.synth): uint8 tissue ids of phantom.tissues
 
     def label5(self) -> np.ndarray:
         """5-class label (uint8): 1 left artery, 2 left vein, 3 right artery, 4 right vein (docs/architecture.md)."""

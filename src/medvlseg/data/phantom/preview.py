@@ -62,3 +62,37 @@ def write_preview(path: str | Path, image: np.ndarray, label: np.ndarray, airway
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=80, format="png")
     plt.close(fig)
+
+
+def _axial_and_coronal(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.ndarray, tuple[float, ...]]:
+    """Canonical windowed axial and coronal overlays (RGB) through the most vessel-rich planes, and the spacing."""
+    from medvlseg.io import read_image
+
+    img, lab = read_image(image_path), read_image(label_path)
+    image, label = np.asarray(img.array), np.rint(np.asarray(lab.array)).astype(np.uint8)
+    z = int(np.argmax((label > 0).sum(axis=(0, 1)))) if label.any() else image.shape[2] // 2
+    y = int(np.argmax((label > 0).sum(axis=(0, 2)))) if label.any() else image.shape[1] // 2
+    gray = _window(image)
+    return _overlay(gray[:, :, z], label[:, :, z]), _overlay(gray[:, y, :], label[:, y, :]), img.spacing
+
+
+def write_gallery(path: str | Path, cases: list[tuple[Path, Path, str]], columns: int = 4) -> None:
+    """One PNG with an axial and a coronal overlay (artery red, vein blue) per case: (image file, label file, title)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = (len(cases) + columns - 1) // columns
+    fig, axes = plt.subplots(rows * 2, columns, figsize=(3.2 * columns, 5.6 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i, (image_path, label_path, title) in enumerate(cases):
+        axial, coronal, (sx, sy, sz) = _axial_and_coronal(Path(image_path), Path(label_path))
+        r, c = 2 * (i // columns), i % columns
+        _show(axes[r, c], axial, sy / sx, title)
+        _show(axes[r + 1, c], coronal, sz / sx, "coronal")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=70, format="png")
+    plt.close(fig)

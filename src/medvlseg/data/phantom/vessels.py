@@ -120,23 +120,35 @@ def repel(tree: Tree, obstacles: list[tuple[cKDTree, np.ndarray, float]], min_ge
             tree.points[movable] = p
 
 
-def _vein_roots(anat: Anatomy, side: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(left-atrial ostium, hilar entry) of the superior and inferior pulmonary vein of a lung, mm."""
+def _vein_roots(anat: Anatomy, side: int, n: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(left-atrial ostium, hilar entry) of the pulmonary veins of a lung, mm, top to bottom: n = 2 superior and
+    inferior (the usual pattern), 1 a common trunk, 3 a separate middle vein (variants; engine only)."""
     s = anat.scale
     sign = -1.0 if side == 1 else 1.0
     la, semi = anat.la_centre, anat.la_semi
     hil = anat.hilum[side - 1]
+    levels = {1: ((0.0, 29.0),), 2: ((0.45, 16.0), (-0.45, 42.0)), 3: ((0.5, 14.0), (0.0, 29.0), (-0.5, 44.0))}[n]
     roots = []
-    for dz, drop in ((0.45, 16.0), (-0.45, 42.0)):
+    for dz, drop in levels:
         ostium = la + np.array([sign * 0.85 * semi[0], 0.2 * semi[1], dz * semi[2]])
         entry = hil + np.array([sign * 12.0 * s, 14.0 * s, -drop * s])
         roots.append((ostium, entry))
     return roots
 
 
+def _split_by_height(points: np.ndarray, n: int) -> list[np.ndarray]:
+    """Points (M, 3) split into n groups by z, top group first (n = 2: at the median, as always)."""
+    if n == 2:
+        upper = points[:, 2] >= np.median(points[:, 2])
+        return [points[upper], points[~upper]]
+    edges = np.quantile(points[:, 2], np.linspace(1.0, 0.0, n + 1)[1:-1])
+    group = np.searchsorted(-edges, -points[:, 2], side="right")  # 0 = highest
+    return [points[group == g] for g in range(n)]
+
+
 def grow_lung(anat: Anatomy, side: int, params: GrowthParams, n_points: int, ratio: float,
-              rng: np.random.Generator) -> LungTrees:
-    """Grow the airway skeleton, arteries and veins of lung `side` (1 left, 2 right)."""
+              rng: np.random.Generator, vein_roots: int = 2) -> LungTrees:
+    """Grow the airway skeleton, arteries and veins (`vein_roots` ostia) of lung `side` (1 left, 2 right)."""
     def inside(p: np.ndarray) -> np.ndarray:
         return lung_side(anat, p) == side
 
@@ -160,9 +172,8 @@ def grow_lung(anat: Anatomy, side: int, params: GrowthParams, n_points: int, rat
     far = more[clear >= np.quantile(clear, 0.5)]
     r_total = ratio * float(anat.bronchus_radius[side - 1])
     veins = []
-    roots = _vein_roots(anat, side)
-    upper = far[:, 2] >= np.median(far[:, 2])
-    for (ostium, entry), part in zip(roots, (far[upper], far[~upper])):
+    roots = _vein_roots(anat, side, vein_roots)
+    for (ostium, entry), part in zip(roots, _split_by_height(far, vein_roots)):
         r_root = r_total * (len(part) / len(far)) ** (1.0 / params.gamma)
         vein = grow_tree(ostium, entry, r_root, part, inside, rng, params)
         vein = subdivide(vein, max_len=max(2.5 * params.stop_radius, 2.0 * anat.scale), tortuosity=0.12, rng=rng)
