@@ -25,6 +25,7 @@ COMMANDS = (
     "export",
     "mesh",
     "demo",
+    "models",
 )
 
 
