@@ -22,8 +22,8 @@ from medvlseg.data.phantom.distractors import draw_distractors
 from medvlseg.data.phantom.generator import PhantomCase
 from medvlseg.data.phantom.great_vessels import make_great_vessels
 from medvlseg.data.phantom.heart import make_heart
-from medvlseg.data.phantom.imaging import (add_noise_and_artifacts, block_max, block_mode, consistent_tissue,
-                                          downsample_labels, fine_hu, psf_and_sample)
+from medvlseg.data.phantom.imaging import (add_noise_and_artifacts, block_max, consistent_tissue,
+                                          downsample_labels, fine_hu, sample_and_blur)
 from medvlseg.data.phantom.intensity import smooth_field
 from medvlseg.data.phantom.labelmap import paint_tubes, render_tissue, repeat_k
 from medvlseg.data.phantom.raster import Grid
@@ -85,16 +85,17 @@ def synth_case(config: SynthConfig, seed: int, contrast: str | None = None, fov:
     t2 = time.perf_counter()
     ys = fine.axes()[1]
     post = np.clip((ys.max() - ys) / max(float(np.ptp(ys)), 1.0), 0.0, 1.0).astype(np.float32)
-    hu = fine_hu(tissue_f, app, fine.spacing, repeat_k(smooth_field(grid.shape, grid.spacing, 6.0, rng), k), post, rng)
+    hu = fine_hu(tissue_f, app, repeat_k(smooth_field(grid.shape, grid.spacing, 6.0, rng), k), post)
     fwhm = np.array([rng.uniform(*config.fwhm_xy)] * 2 + [rng.uniform(*config.thickness) * grid.spacing[2]])
     breathing = bool(rng.uniform() < config.artifact_rate)
     if breathing:  # respiratory motion: extra blur along z and y
         fwhm += np.array([0.0, rng.uniform(0.5, 2.0), rng.uniform(1.0, 4.0)])
-    image = psf_and_sample(hu, fine.spacing, k, fwhm)
+    image = sample_and_blur(hu, tissue_f, app, k, grid.spacing, fwhm, rng)
     del hu
     label, side = downsample_labels(tissue_f, side_f, k)
     lung = block_max(lung_f, k)
-    tissue = consistent_tissue(block_mode(tissue_f, k), label, lung)
+    pick = (slice(k // 2, None, k),) * 3  # one sub-voxel per voxel, then made to agree with the labels
+    tissue = consistent_tissue(tissue_f[pick][: grid.shape[0], : grid.shape[1], : grid.shape[2]], label, lung)
     dense = np.argwhere(tissue == (T.SVC if app.phase == "arterial" else T.CORTICAL))
     streak_at = dense.mean(axis=0) if len(dense) else np.array(grid.shape) / 2
     artifacts = add_noise_and_artifacts(image, grid.spacing, app, config.artifact_rate, streak_at, rng)

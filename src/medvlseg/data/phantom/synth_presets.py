@@ -54,7 +54,7 @@ SYNTH_PRESETS: dict[str, SynthConfig] = {
     "tiny": SynthConfig(spacing_xy=(2.6, 3.2), spacing_z=(2.6, 3.2), fov=("cta",), scale=(0.9, 1.0),
                         max_voxels=110_000, max_points=700, distractor_rate=0.0, artifact_rate=0.0,
                         n_train=3, n_val=1, n_test=1, n_train_full=3),
-    "small": SynthConfig(),
+    "small": SynthConfig(max_voxels=800_000),
     "paper": SynthConfig(spacing_xy=(0.6, 1.6), spacing_z=(0.6, 3.0), max_voxels=40_000_000,
                          max_fine_voxels=120_000_000, max_points=6000, n_train=18, n_val=2, n_test=4,
                          n_train_full=18),
