@@ -105,6 +105,10 @@ def stop(run: Path) -> int:
         print(f"{run}: not training")
         return 0
     os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+    route = _route(run)
+    if route["launches"]:
+        route["launches"][-1]["stopped"] = _now()
+        _write_route(run, route)
     print(f"{run}: stopped (pid {pid_file.read_text().strip()}); `train` resumes it")
     return 0
 
@@ -128,19 +132,44 @@ def status(run: Path) -> int:
     best = max(vals) if vals else None
     eta = dt.timedelta(seconds=round(s_per_epoch * (total_epochs - done)))
     alive = (run / "train.pid").is_file() and _alive(int((run / "train.pid").read_text()))
+    best_text = f"best val Dice {best[0]:.4f} (epoch {best[1]})" if best else "no validation yet"
     print(f"{run}: epoch {done}/{total_epochs} (step {rows[-1]['step']}/{total_epochs * steps}), "
-          f"{'running' if alive else 'not running'}; loss {float(rows[-1]['loss']):.4f}; "
-          f"best val Dice {best[0]:.4f} (epoch {best[1]})" if best else "no validation yet", end="")
-    print(f"; {s_per_epoch / steps:.2f} s/step recently, training time {seconds / 3600:.2f} h; ETA {eta} "
-          f"(excluding validation)")
+          f"{'running' if alive else 'not running'}; loss {float(rows[-1]['loss']):.4f}; {best_text}; "
+          f"{s_per_epoch / steps:.2f} s/step recently; training time {seconds / 3600:.2f} h; ETA {eta} "
+          "(excluding validation)")
     return 0
 
 
-def package(run: Path, checkpoint: str) -> int:
-    """Write the run's checkpoint as the shipped default model (fp16 safetensors + config + card data)."""
-    from medvlseg.models.shipped import package_run
+def training_summary(run: Path) -> dict:
+    """Route, hardware, steps, epochs and wall time of the run (from route.json, log.csv and last.json)."""
+    import yaml
 
-    out = package_run(run, checkpoint=checkpoint, route=_route(run))
+    route = _route(run)
+    rows = list(csv.DictReader((run / "log.csv").open(encoding="utf-8")))
+    cfg = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    end_default = dt.datetime.fromtimestamp((run / "last.json").stat().st_mtime, dt.timezone.utc)
+    wall = 0.0
+    for launch in route["launches"]:
+        start = dt.datetime.fromisoformat(launch["started"])
+        end = dt.datetime.fromisoformat(launch["stopped"]) if "stopped" in launch else end_default
+        wall += max(0.0, (min(end, end_default) - start).total_seconds())
+    vals = [(float(r["val_dice_mean"]), int(r["epoch"])) for r in rows if r.get("val_dice_mean")]
+    return {"route": route.get("route", "cpu"), "hardware": route["launches"][-1]["hardware"],
+            "data": cfg.get("data"), "steps": int(rows[-1]["step"]), "epochs_done": int(rows[-1]["epoch"]),
+            "epochs_planned": int(cfg["epochs"]), "batch_size": int(cfg["batch_size"]),
+            "patch_size": int(cfg["patch_size"]), "wall_time_h": round(wall / 3600, 2),
+            "train_time_h": round(sum(float(r["epoch_s"]) for r in rows) / 3600, 2),
+            "launches": len(route["launches"]), "best_val_dice": max(vals)[0] if vals else None,
+            "best_val_epoch": max(vals)[1] if vals else None, "final_loss": float(rows[-1]["loss"]),
+            "commit": route["launches"][-1]["commit"]}
+
+
+def package(run: Path, checkpoint: str) -> int:
+    """Write the run's checkpoint as the shipped default model (fp16 safetensors + config + training summary)."""
+    from medvlseg.models.zoo import package_run
+
+    summary = training_summary(run)
+    out = package_run(run, checkpoint=checkpoint, training={**summary, "checkpoint": checkpoint})
     print(f"packaged {run}/{checkpoint} → {out}")
     return 0
 

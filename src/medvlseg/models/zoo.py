@@ -167,5 +167,8 @@ def package_run(run_dir: Path, out_dir: Path | None = None, checkpoint: str = "b
     write_json(out / MANIFEST, {"format": MANIFEST_FORMAT, "version": 1, "name": name,
                                 "files": {f: _sha256(out / f) for f in CHECKED_FILES},
                                 "training": training or {}})
+    for path in out.iterdir():  # package data: readable by everyone (atomic writes create 0600 temp files)
+        if path.is_file():
+            path.chmod(0o644)
     log.info("packaged %s → %s (%.1f MB)", stem, out, (out / "best.safetensors").stat().st_size / 2**20)
     return out
