@@ -12,8 +12,7 @@ from medvlseg.cli import main
 
 def test_demo_pipeline_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     cfg = tmp_path / "demo.yaml"
-    cfg.write_text("patch_size: 32\nbatch_size: 2\nepochs: 1\nsteps_per_epoch: 2\nnum_workers: 0\nval_every: 1\n"
-                   "threads: 0\n")
+    cfg.write_text("batch_size: 1\nepochs: 1\nsteps_per_epoch: 2\nnum_workers: 0\nval_every: 1\n")
     out = tmp_path / "demo"
     args = ["demo", "--out", str(out), "--preset", "tiny", "--config", str(cfg), "--workers", "1", "--no-progress"]
     assert main(args) == 0

@@ -76,7 +76,7 @@ def _predict_all(run: Path, manifest: Path, thorax: Path, out: Path, progress: b
     from medvlseg.infer.predictor import Predictor, PredictOptions
     from medvlseg.io import read_image
 
-    predictor = Predictor.from_run(run, PredictOptions())
+    predictor = Predictor.from_run(run, PredictOptions(fast=True))  # the model's own 2 mm grid, overlap 0.25
     pred_dir = out / "predictions"
     batch = run_batch(predictor.predict_file, collect_inputs(manifest, "test"), pred_dir, overwrite=True,
                       progress=progress)
@@ -166,7 +166,7 @@ def run_demo(out: str | Path, config_path: Path | None = None, epochs: int | Non
             f"{config.patch_size}³, batch {config.batch_size}, lr {config.lr}; best validation Dice "
             f"{result.best_dice:.3f} at epoch {result.best_epoch}" if result.best_epoch > 0 else "no validation")
     lines = ["# medvlseg demo: the shipped default model, then fine-tuned on your (here: phantom) data", "",
-             f"1. `medvlseg predict` with no `-m` (the shipped `{model}` model) on the `{preset}` phantoms' test split "
+             f"1. `medvlseg predict --fast` with no `-m` (the shipped `{model}` model) on the `{preset}` phantoms' test split "
              "and a whole-thorax non-contrast engine CT at 4 mm;",
              f"2. `medvlseg train --init {model}` on the phantoms' training split (fully and half-labeled cases);",
              "3. the same predictions with the fine-tuned run. Test cases were never seen in training.", "",
