@@ -107,3 +107,30 @@ def test_init_mismatch_is_one_clear_error(shipped: Path, tiny_cache: Path, tmp_p
         load_init_weights(other, "default")
     with pytest.raises(CheckpointError, match="not found"):
         load_init_weights(other, str(tmp_path / "missing"))
+
+
+def test_package_data_ships_every_model_file() -> None:
+    """pyproject's package-data globs (setuptools: `*` does not cross folders) cover each shipped model file."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["medvlseg"]
+    pkg = root / "src" / "medvlseg"
+    files = [p.relative_to(pkg).as_posix() for p in (pkg / "resources" / "models").rglob("*") if p.is_file()]
+    assert any(f.endswith("best.safetensors") for f in files)
+    for f in files:
+        assert any(fnmatch.fnmatch(f, g) and f.count("/") == g.count("/") for g in globs), f
+
+
+def test_shipped_model_accepts_new_prompts(shipped: Path, tiny_benchmark: Path, tmp_path: Path) -> None:
+    image = Manifest.load(tiny_benchmark).split("test")[0].image
+    prompts = ["left lung artery", "left lung vein", "right lung artery", "right lung vein"]
+    out = tmp_path / "p.nii.gz"
+    args = ["predict", "-i", str(image), "-o", str(out)]
+    for p in prompts:
+        args += ["--prompt", p]
+    assert main(args) == 0
+    names = json.loads(out.with_name("p.json").read_text(encoding="utf-8"))
+    assert prompts[0] in json.dumps(names)
