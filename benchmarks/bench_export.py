@@ -55,7 +55,8 @@ def main() -> None:
     import torch
 
     from bench_predict import _make_run
-    from medvlseg.infer.export import OnnxNet, export_run
+    from medvlseg.infer.export import export_run
+    from medvlseg.infer.onnx_net import OnnxNet
     from medvlseg.models import load_model
 
     torch.set_num_threads(args.threads)

@@ -122,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['fwd_s']:>8.3f} {r['fwd_s'] / base['fwd_s']:>6.1f} {r['fwd_bwd_s']:>8.3f} "
               f"{r['fwd_bwd_s'] / base['fwd_bwd_s']:>6.1f} {r['peak_rss_mib']:>9.0f}")
     if args.out:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
         from medvlseg.utils.atomic import write_json
 
         write_json(args.out, {"args": {k: str(v) for k, v in vars(args).items()}, "results": rows})

@@ -4,8 +4,8 @@ a bare MONAI `sliding_window_inference` of the same network on the same preproce
 One command: `.venv/bin/python benchmarks/bench_predict.py [--model RUN_DIR] [--threads 2]`.
 Without --model, a light LACAF run is trained for a few steps on tiny phantoms preprocessed at
 --spacing mm (weights do not change the timing). Each mode runs in its own spawned process; peak RSS is that
-process's own. Ratios: ours (inference + post-processing + inverse resampling) / bare sliding window; and the
-full predict (read → preprocess → … → write) per mode.
+process's own. Ratios: ours (inference + labels decided on the input grid, post-processing included) / bare
+sliding window; and the full predict (read → preprocess → … → write) per mode.
 """
 
 from __future__ import annotations
@@ -99,11 +99,11 @@ def main() -> None:
             r = q.get()
             p.join()
             t = r["timings"]
-            ours = t["inference"] + t["postprocess"] + t["invert"]
+            ours = t["inference"] + t["decide"]
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in t.items())
             print(f"{'--fast ' if fast else 'default'}: working grid {r['grid']}, window {r['roi']}, overlap "
                   f"{r['overlap']}; predict total {r['total']:.1f} s ({stages})")
-            print(f"         bare sliding_window_inference {r['bare']:.1f} s; ours (inference + post + invert) "
+            print(f"         bare sliding_window_inference {r['bare']:.1f} s; ours (inference + decide) "
                   f"{ours:.1f} s → ratio {ours / r['bare']:.2f}x; peak RSS {r['rss_gb']:.2f} GB")
             results["fast" if fast else "default"] = {**r, "ratio_vs_bare": ours / r["bare"]}
         if args.json:

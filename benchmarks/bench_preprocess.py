@@ -23,7 +23,7 @@ def _child(src: str, lab: str, spacing: float, target: list[float] | None, threa
     """Spawned: preprocess image + label like preprocess_case (without NIfTI decoding) and report timings."""
     import torch
 
-    from medvlseg.data._io import SimpleVolume
+    from medvlseg.io import Volume
     from medvlseg.data.labels import to_five_class
     from medvlseg.data.preprocess import PreprocessConfig, preprocess_image
     from medvlseg.data.resample import resize
@@ -34,7 +34,7 @@ def _child(src: str, lab: str, spacing: float, target: list[float] | None, threa
     hu = np.load(src)
     window_hu(hu)
     baseline = time.perf_counter() - t0
-    vol = SimpleVolume(hu, np.diag([spacing] * 3 + [1.0]), (spacing,) * 3)
+    vol = Volume.from_canonical(hu, np.diag([spacing] * 3 + [1.0]))
     cfg = PreprocessConfig(target_spacing=tuple(target) if target else None)
     t0 = time.perf_counter()
     prep = preprocess_image(vol, cfg)

@@ -6,13 +6,8 @@ One command: `.venv/bin/python experiments/medvlm_lora.py --budget {smoke,full}`
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from medvlseg.experiments import Arm  # noqa: E402
-from medvlseg.experiments.cli import main  # noqa: E402
+from medvlseg.experiments import Arm
+from medvlseg.experiments.cli import main
 
 BASE = {"preset": "medvlm", "text.descriptions": "complex"}
 ARMS = [Arm(name, BASE, {"options.lora_text": text, "options.lora_image": image})

@@ -7,13 +7,8 @@ One command: `.venv/bin/python experiments/medvlm_tuning.py --budget {smoke,full
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from medvlseg.experiments import Arm  # noqa: E402
-from medvlseg.experiments.cli import main  # noqa: E402
+from medvlseg.experiments import Arm
+from medvlseg.experiments.cli import main
 
 BASE = {"preset": "medvlm", "text.descriptions": "complex"}
 BOTH = {"options.lora_text": True, "options.lora_image": True}  # the "both" arm of medvlm_lora.py: shared runs

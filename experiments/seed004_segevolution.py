@@ -61,7 +61,7 @@ def test_dice(run: Path, cache: Path) -> dict[str, float]:
 
     from medvlseg.data.cache import list_cases, load_case
     from medvlseg.infer.predictor import read_run
-    from medvlseg.infer.sliding import window_size
+    from medvlseg.models.sliding import window_size
     from medvlseg.models import load_model
     from medvlseg.train.sampling import case_modality
     from medvlseg.train.validation import validate

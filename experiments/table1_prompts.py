@@ -5,14 +5,9 @@ One command: `.venv/bin/python experiments/table1_prompts.py --budget {smoke,ful
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from medvlseg.experiments import Arm  # noqa: E402
-from medvlseg.experiments.cli import main  # noqa: E402
-from medvlseg.text import TEMPLATES  # noqa: E402
+from medvlseg.experiments import Arm
+from medvlseg.experiments.cli import main
+from medvlseg.text import TEMPLATES
 
 ARMS = [Arm(f'"{TEMPLATES[t]}"', {"preset": "lacaf", "text.template": t}) for t in ("photo", "ct", "there_is",
                                                                                      "branches")]

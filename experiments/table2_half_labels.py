@@ -6,13 +6,8 @@ One command: `.venv/bin/python experiments/table2_half_labels.py --budget {smoke
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from medvlseg.experiments import Arm  # noqa: E402
-from medvlseg.experiments.cli import main  # noqa: E402
+from medvlseg.experiments import Arm
+from medvlseg.experiments.cli import main
 
 SUBSETS = {"both": "full only", "any": "full + half"}
 ARMS = [Arm(f"{preset} {mode} {SUBSETS[subset]}", {"preset": preset, "label_mode": mode, "train_annotated": subset})

@@ -6,13 +6,8 @@ One command: `.venv/bin/python experiments/table3_ablation.py --budget {smoke,fu
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from medvlseg.experiments import Arm  # noqa: E402
-from medvlseg.experiments.cli import main  # noqa: E402
+from medvlseg.experiments import Arm
+from medvlseg.experiments.cli import main
 
 ARMS = [Arm("UM", {"preset": "universal", "label_mode": "3class"}),
         Arm("UM + DA", {"preset": "universal", "label_mode": "5class"}),

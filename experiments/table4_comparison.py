@@ -6,13 +6,8 @@ One command: `.venv/bin/python experiments/table4_comparison.py --budget {smoke,
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from medvlseg.experiments import Arm  # noqa: E402
-from medvlseg.experiments.cli import main  # noqa: E402
+from medvlseg.experiments import Arm
+from medvlseg.experiments.cli import main
 
 ARMS = [Arm("3D U-Net", {"preset": "unet"}), Arm("Universal Model", {"preset": "universal"}),
         Arm("LACAF", {"preset": "lacaf"}),

@@ -5,12 +5,32 @@ Tests never write into these folders (they copy what they change), so no test de
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 from medvlseg.train.config import TrainConfig
+
+
+#: the real chest CTA sample (checks only, never trained or tuned on); MEDVLSEG_REAL_CT overrides the folder
+REAL_CT_DIR = Path(os.environ.get("MEDVLSEG_REAL_CT",
+                                  Path(__file__).resolve().parents[2] / "shared/data/real/ts_chest_cta_pulm"))
+
+
+@pytest.fixture(scope="session")
+def real_ct_dir() -> Path:
+    """Folder of the real chest CTA (ct.nii.gz, pulmonary_artery.nii.gz, ...); the test is skipped without it."""
+    if not (REAL_CT_DIR / "ct.nii.gz").is_file():
+        pytest.skip(f"real chest CT not available at {REAL_CT_DIR} (set MEDVLSEG_REAL_CT)")
+    return REAL_CT_DIR
+
+
+@pytest.fixture(scope="session")
+def real_ct(real_ct_dir: Path) -> Path:
+    """The real chest CTA image (LPS NIfTI)."""
+    return real_ct_dir / "ct.nii.gz"
 
 
 @pytest.fixture(scope="session")

@@ -5,18 +5,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medvlseg.data._io import SimpleCase, SimpleVolume, read_volume
 from medvlseg.data.preprocess import PreprocessConfig, invert_to_source, preprocess_case, preprocess_image
 from medvlseg.data.synthetic import synthetic_chest
 from medvlseg.errors import ConfigError, InputError
+from medvlseg.io import Case, Volume, read_image
 from medvlseg.utils.config import from_dict, load, save
 
-REAL = Path("/work/shared/data/real/ts_chest_cta_pulm")
-
-
-def _volume(spacing=(2.0, 2.0, 2.5)) -> SimpleVolume:
+def _volume(spacing=(2.0, 2.0, 2.5)) -> Volume:
     chest = synthetic_chest(shape=(40, 40, 32), spacing=spacing, seed=7)
-    return SimpleVolume(chest.hu, np.diag([*spacing, 1.0]), spacing)
+    return Volume.from_canonical(chest.hu, np.diag([*spacing, 1.0]))
 
 
 def test_resampled_image_and_inverse_geometry() -> None:
@@ -55,16 +52,15 @@ def test_label_grid_mismatch_is_an_input_error(tmp_path: Path) -> None:
     vol = _volume()
     nib.save(nib.Nifti1Image(vol.array, vol.affine), str(tmp_path / "ct.nii.gz"))
     nib.save(nib.Nifti1Image(np.zeros((10, 10, 10), np.uint8), np.eye(4)), str(tmp_path / "lab.nii.gz"))
-    case = SimpleCase("x", "training", tmp_path / "ct.nii.gz", tmp_path / "lab.nii.gz")
+    case = Case("x", "training", tmp_path / "ct.nii.gz", tmp_path / "lab.nii.gz")
     with pytest.raises(InputError, match="lab.nii.gz"):
         preprocess_case(case, PreprocessConfig(tubularity=False))
 
 
-@pytest.mark.skipif(not (REAL / "ct.nii.gz").exists(), reason="real CT sample absent")
-def test_real_ct_preprocesses_with_two_lungs() -> None:
-    case = SimpleCase("real", "test", REAL / "ct.nii.gz", REAL / "pulmonary_artery.nii.gz", "both")
+def test_real_ct_preprocesses_with_two_lungs(real_ct_dir: Path) -> None:
+    case = Case("real", "test", real_ct_dir / "ct.nii.gz", real_ct_dir / "pulmonary_artery.nii.gz", "both")
     prep = preprocess_case(case, PreprocessConfig(sigmas_mm=(1.5, 3.0)))
-    vol = read_volume(REAL / "ct.nii.gz")
+    vol = read_image(real_ct_dir / "ct.nii.gz")
     assert prep.image.shape == (2, *vol.array.shape)
     counts = np.bincount(prep.lung.ravel(), minlength=3)
     assert counts[1] > 0.05 * prep.lung.size and counts[2] > 0.05 * prep.lung.size

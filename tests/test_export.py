@@ -13,7 +13,8 @@ import torch
 
 from medvlseg.cli import main
 from medvlseg.errors import CheckpointError
-from medvlseg.infer.export import OnnxNet, export_run
+from medvlseg.infer.export import export_run
+from medvlseg.infer.onnx_net import OnnxNet
 from medvlseg.models import load_model
 
 

@@ -15,7 +15,6 @@ from medvlseg.io import Volume, case_name, find_images, read_image, write_image
 from medvlseg.io.dicom import write_dicom_series
 from medvlseg.io.geometry import canonicalize, itk_to_affine
 
-REAL_CT = Path(__file__).resolve().parents[2] / "shared/data/real/ts_chest_cta_pulm/ct.nii.gz"
 
 
 def _sitk_geometry(path: Path) -> tuple[np.ndarray, tuple, tuple, tuple]:
@@ -24,18 +23,17 @@ def _sitk_geometry(path: Path) -> tuple[np.ndarray, tuple, tuple, tuple]:
     return sitk.GetArrayFromImage(img), img.GetSpacing(), img.GetOrigin(), img.GetDirection()
 
 
-@pytest.mark.skipif(not REAL_CT.exists(), reason=f"real chest CT not available at {REAL_CT}")
-def test_real_lps_ct_round_trip_identical_for_nibabel_and_simpleitk(tmp_path):
-    vol = read_image(REAL_CT)
+def test_real_lps_ct_round_trip_identical_for_nibabel_and_simpleitk(tmp_path, real_ct):
+    vol = read_image(real_ct)
     assert vol.source.axcodes == ("L", "P", "S")
     assert nib.aff2axcodes(vol.affine) == ("R", "A", "S")
     out = write_image(tmp_path / "ct.nii.gz", vol.array, like=vol)
-    src, dst = nib.load(REAL_CT), nib.load(out)
+    src, dst = nib.load(real_ct), nib.load(out)
     assert dst.shape == src.shape
     np.testing.assert_array_equal(dst.affine, src.affine)
     np.testing.assert_array_equal(np.asarray(dst.dataobj), np.asarray(src.dataobj))
     assert dst.get_data_dtype() == src.get_data_dtype()
-    a_src, *geo_src = _sitk_geometry(REAL_CT)
+    a_src, *geo_src = _sitk_geometry(real_ct)
     a_dst, *geo_dst = _sitk_geometry(out)
     np.testing.assert_array_equal(a_dst, a_src)
     for g_dst, g_src in zip(geo_dst, geo_src):

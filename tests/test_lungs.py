@@ -6,11 +6,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from medvlseg.data._io import read_volume
 from medvlseg.data.lungs import LungSplitError, lung_map
 from medvlseg.data.synthetic import synthetic_chest
-
-REAL_CT = Path("/work/shared/data/real/ts_chest_cta_pulm/ct.nii.gz")
+from medvlseg.io import read_image
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -37,7 +35,7 @@ def test_left_lung_is_label_one_in_ras_and_lps_files(tmp_path: Path, codes: tupl
     path = tmp_path / "ct.nii.gz"
     nib.save(nib.Nifti1Image(hu, affine), str(path))
     assert nib.aff2axcodes(nib.load(str(path)).affine) == codes
-    vol = read_volume(path)
+    vol = read_image(path)
     side = lung_map(np.asarray(vol.array), vol.spacing)
     assert _dice(side == 1, chest.lung == 1) > 0.9  # canonical array == the RAS truth in both cases
     left_x = np.argwhere(side == 1)[:, 0].mean()
@@ -58,9 +56,8 @@ def test_no_air_raises_clear_error() -> None:
         lung_map(np.full((32, 32, 32), 40, dtype=np.int16), (2.0, 2.0, 2.0))
 
 
-@pytest.mark.skipif(not REAL_CT.exists(), reason="real CT sample absent")
-def test_real_ct_has_two_lungs() -> None:
-    vol = read_volume(REAL_CT)
+def test_real_ct_has_two_lungs(real_ct: Path) -> None:
+    vol = read_image(real_ct)
     side = lung_map(np.asarray(vol.array), vol.spacing)
     n = side.size
     left, right = (side == 1).sum(), (side == 2).sum()

@@ -17,7 +17,7 @@ from medvlseg.errors import CheckpointError, ConfigError, InputError
 from medvlseg.io import Manifest
 from medvlseg.models import build_model, get_preset, load_model, save_model
 from medvlseg.models.medvlm.decoder import MaskDecoder
-from medvlseg.models.medvlm.encoders import ImageEncoder, TextEncoder
+from medvlseg.models.medvlm.encoders import ImageEncoder, TextTower
 from medvlseg.models.medvlm.mixer import FeatureMixer
 from medvlseg.models.medvlm.options import default_options
 from medvlseg.text.descriptions import describe
@@ -73,7 +73,7 @@ def test_lora_encoders_start_exactly_at_the_frozen_encoders() -> None:
     for lora in (False, True):
         torch.manual_seed(0)
         opts.lora_image = opts.lora_text = lora
-        image_enc, text_enc = ImageEncoder(opts, 2).eval(), TextEncoder(opts).eval()  # MiniLM text model
+        image_enc, text_enc = ImageEncoder(opts, 2).eval(), TextTower(opts).eval()  # MiniLM text model
         ids, mask = text_enc.tokenize(describe(["left pulmonary artery", "heart"], "complex"))
         with torch.no_grad():
             outs[lora] = (image_enc(slices), text_enc(ids, mask))

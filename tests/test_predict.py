@@ -14,7 +14,6 @@ from medvlseg.cli import main
 from medvlseg.infer.predictor import Predictor, PredictOptions
 from medvlseg.io import Manifest
 
-REAL_CT = Path(__file__).resolve().parents[1].parent / "shared/data/real/ts_chest_cta_pulm/ct.nii.gz"
 
 
 @pytest.fixture()
@@ -49,15 +48,13 @@ def test_batch_keeps_each_input_geometry(run_dir: Path, tiny_benchmark: Path, tm
     assert summary["n_done"] == len(cases) and summary["n_failed"] == 0
 
 
-def test_real_lps_ct_geometry(run_dir: Path, tmp_path: Path) -> None:
-    if not REAL_CT.is_file():
-        pytest.skip(f"{REAL_CT} not present")
+def test_real_lps_ct_geometry(run_dir: Path, tmp_path: Path, real_ct: Path) -> None:
     out = tmp_path / "real_pred.nii.gz"
-    assert main(["predict", "-i", str(REAL_CT), "-o", str(out), "-m", str(run_dir), "--fast"]) == 0
-    _same_geometry(out, REAL_CT)
+    assert main(["predict", "-i", str(real_ct), "-o", str(out), "-m", str(run_dir), "--fast"]) == 0
+    _same_geometry(out, real_ct)
     import SimpleITK as sitk
 
-    a, b = sitk.ReadImage(str(out)), sitk.ReadImage(str(REAL_CT))
+    a, b = sitk.ReadImage(str(out)), sitk.ReadImage(str(real_ct))
     assert a.GetSize() == b.GetSize() and np.allclose(a.GetDirection(), b.GetDirection())
     assert np.allclose(a.GetOrigin(), b.GetOrigin(), atol=1e-4)
 

@@ -50,3 +50,21 @@ def test_resized_affine_places_voxel_centres_in_the_same_field_of_view() -> None
     edge = nib.affines.apply_affine(affine, [-0.5, -0.5, -0.5])
     np.testing.assert_allclose(first, edge + np.array([0.5, 2.0, 1.5]), atol=1e-9)
     np.testing.assert_allclose(np.abs(np.diag(new)[:3]), [1.0, 4.0, 3.0])
+
+
+def test_slab_resize_equals_whole_resize_and_nearest_indexing_equals_torch() -> None:
+    from medvlseg.data.resample import resize, resize_linear_slabs, resize_nearest
+
+    rng = np.random.default_rng(0)
+    for shape, new in (((3, 17, 13, 11), (40, 29, 31)), ((2, 30, 20, 10), (11, 7, 5)), ((1, 9, 8, 7), (9, 20, 7))):
+        probs = rng.random(shape).astype(np.float32)
+        whole = resize(probs, new, "linear")
+        out = np.full(whole.shape, np.nan, dtype=np.float32)
+        slabs = list(resize_linear_slabs(probs, new, max_bytes=4 * shape[0] * new[1] * new[2] * 3))  # 3 rows each
+        assert len(slabs) == -(-new[0] // 3)
+        for rows, slab in slabs:  # (rows, C, Y, Z) tensors
+            out[:, rows] = slab.numpy().swapaxes(0, 1)
+        np.testing.assert_allclose(out, whole, atol=1e-5)
+        labels = rng.integers(0, 5, shape[1:]).astype(np.uint8)
+        np.testing.assert_array_equal(resize_nearest(labels, new), resize(labels, new, "nearest"))
+        np.testing.assert_array_equal(resize_nearest(labels > 2, new), resize(labels, new, "nearest") > 2)

@@ -11,7 +11,8 @@ import torch
 
 from medvlseg.errors import CheckpointError, InputError
 from medvlseg.text import get_text_encoder, text_encoder_from_config
-from medvlseg.text.clip import hf_to_openai, openai_to_hf, read_state_dict
+from medvlseg.text.clip import hf_to_openai, openai_to_hf
+from medvlseg.utils.tensor_files import read_state_dict
 from medvlseg.text.clip_tokenizer import default_bpe_source
 
 HAVE_BPE = default_bpe_source().exists()

@@ -19,13 +19,11 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "src"))
-
-from medvlseg.experiments.report import (  # noqa: E402
+from medvlseg.experiments.report import (
     CLASSES, TABLE_METRICS, _cell, aggregate, class_means, table_head, to_csv)
-from medvlseg.utils.atomic import write_json, write_text  # noqa: E402
+from medvlseg.utils.atomic import write_json, write_text
 
+ROOT = Path(__file__).resolve().parents[2]
 ARM = "nnU-Net (v2, 3d_fullres)"
 OTHERS = ("3D U-Net", "Universal Model", "LACAF")
 

@@ -57,10 +57,10 @@ def _train_config(config_path: Path | None, epochs: int | None, model: str):  # 
     import yaml
 
     from medvlseg.models.zoo import resolve_model
-    from medvlseg.train.config import TrainConfig
-    from medvlseg.utils.config import load, override
+    from medvlseg.train.run_folder import read_config
+    from medvlseg.utils.config import override
 
-    base = load(TrainConfig, resolve_model(model) / "config.yaml")
+    base = read_config(resolve_model(model))
     path = config_path or DEMO_CONFIG
     changes = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     changes = {"init": model, **changes, "data": ""}
@@ -129,8 +129,8 @@ def run_demo(out: str | Path, config_path: Path | None = None, epochs: int | Non
     from medvlseg.eval.figures import save_overlay_png
     from medvlseg.io import read_image
     from medvlseg.models.zoo import resolve_model
+    from medvlseg.train.run_folder import read_config
     from medvlseg.train.trainer import Trainer
-    from medvlseg.utils.config import load
 
     out = Path(out)
     timings: dict[str, float] = {}
@@ -147,8 +147,7 @@ def run_demo(out: str | Path, config_path: Path | None = None, epochs: int | Non
     t0 = time.perf_counter()
     run = out / "run"
     resume = (run / "last.json").is_file()
-    config = load(type(_train_config(config_path, epochs, model)), run / "config.yaml") if resume \
-        else _train_config(config_path, epochs, model)
+    config = read_config(run) if resume else _train_config(config_path, epochs, model)
     result = Trainer(config, manifest, run, resume=resume, progress=progress).fit()
     timings["fine-tune"] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -17,6 +17,10 @@ class InputError(MedvlsegError):
         self.problem = problem
         super().__init__(f"{path}: {problem}")
 
+    def __reduce__(self) -> tuple[type, tuple[Path, str]]:
+        """Pickle as (path, problem), so a worker process can raise it to its parent."""
+        return (type(self), (self.path, self.problem))
+
 
 class ConfigError(MedvlsegError):
     """A configuration value is invalid (unknown key, wrong type, out of range)."""

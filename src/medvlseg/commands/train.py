@@ -63,20 +63,24 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     import yaml
 
-    from medvlseg.errors import InputError
+    from medvlseg.errors import ConfigError, InputError
     from medvlseg.train.config import TrainConfig
+    from medvlseg.train.run_folder import CONFIG_FILE, read_config
     from medvlseg.utils.config import load, override
 
-    base_path = Path(args.out) / "config.yaml" if args.resume else (Path(args.config) if args.config else None)
-    if base_path is None and args.init:  # fine-tuning: the initial model's own recipe (grid, capacity, text)
+    base_path = Path(args.config) if args.config else None
+    if base_path is None and args.init and not args.resume:  # fine-tuning: the initial model's own recipe
         from medvlseg.models.zoo import resolve_model
 
-        base_path = resolve_model(args.init) / "config.yaml"
+        base_path = resolve_model(args.init) / CONFIG_FILE
         if args.data:  # recorded instead of the initial model's own training data
             args.set = [f"data={args.data}", *args.set]
-    if base_path is not None and not base_path.is_file():
+    if args.resume:
+        config, base_path = read_config(args.out), Path(args.out) / CONFIG_FILE
+    elif base_path is not None and not base_path.is_file():
         raise InputError(base_path, "config not found")
-    config = load(TrainConfig, base_path) if base_path is not None else TrainConfig()
+    else:
+        config = load(TrainConfig, base_path) if base_path is not None else TrainConfig()
     changes = {field: getattr(args, flag) for flag, field in FLAG_FIELDS.items()}
     changes["light"] = args.light
     for item in args.set:
@@ -89,7 +93,7 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         changes[key] = yaml.safe_load(value)
     try:
         return override(config, **changes)
-    except Exception as exc:  # ConfigError from unknown keys / bad values
+    except ConfigError as exc:  # unknown keys / bad values
         raise InputError(base_path or "train config", str(exc)) from exc
 
 

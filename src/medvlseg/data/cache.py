@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from medvlseg.data._io import SimpleCase
 from medvlseg.data.preprocess import PreprocessConfig
-from medvlseg.errors import InputError
+from medvlseg.errors import InputError, MedvlsegError
+from medvlseg.io.manifest import Case, Manifest
 from medvlseg.utils.atomic import atomic_path, write_json
 from medvlseg.utils.config import to_dict
+from medvlseg.utils.tensor_files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def _file_key(path: Path | None) -> list[Any] | None:
     return [str(Path(path).resolve()), st.st_size, st.st_mtime_ns]
 
 
-def fingerprint(case: SimpleCase, config: PreprocessConfig) -> str:
+def fingerprint(case: Case, config: PreprocessConfig) -> str:
     """SHA-256 of the cache version, preprocessing config, input files' identity and annotated side."""
     cfg = to_dict(config)
     cfg.pop("device", None)  # where it runs does not change the result
@@ -63,21 +64,13 @@ def fingerprint(case: SimpleCase, config: PreprocessConfig) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file's bytes (read in 8 MiB chunks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(8 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def _save_array(path: Path, array: np.ndarray) -> dict[str, Any]:
     """Write one .npy atomically; return its size and checksum record."""
     with atomic_path(path) as tmp:
         np.save(tmp, np.ascontiguousarray(array))
     return {"file": path.name, "shape": list(array.shape), "dtype": str(array.dtype),
-            "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+            "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def case_is_valid(case_dir: Path, fp: str, verify: bool = True) -> bool:
@@ -92,13 +85,13 @@ def case_is_valid(case_dir: Path, fp: str, verify: bool = True) -> bool:
         path = case_dir / rec["file"]
         if not path.is_file() or path.stat().st_size != rec["bytes"]:
             return False
-        if verify and file_sha256(path) != rec["sha256"]:
+        if verify and sha256_file(path) != rec["sha256"]:
             log.warning("%s: checksum mismatch, rebuilding", path)
             return False
     return "image" in meta.get("arrays", {})
 
 
-def build_case(case: SimpleCase, config: PreprocessConfig, out_dir: Path, verify: bool = True) -> str:
+def build_case(case: Case, config: PreprocessConfig, out_dir: Path, verify: bool = True) -> str:
     """Preprocess one case into `out_dir/<name>/` unless an intact, up-to-date copy exists; 'skipped'/'built'."""
     from medvlseg.data.preprocess import preprocess_case
 
@@ -133,7 +126,7 @@ def _channel_names(config: PreprocessConfig) -> list[str]:
     return ["hu_window"] + (["tubularity"] if config.tubularity else [])
 
 
-def write_index(out_dir: Path, config: PreprocessConfig, cases: list[SimpleCase], failures: dict[str, str],
+def write_index(out_dir: Path, config: PreprocessConfig, cases: list[Case], failures: dict[str, str],
                 manifest: str | Path | None = None) -> None:
     """Write CACHE/cache.json: config, finished cases (split, annotated flags, label presence), failures."""
     index = []
@@ -201,14 +194,6 @@ def load_case(cache_dir: str | Path, name: str) -> CachedCase:
                       spacing=tuple(meta["spacing"]), split=meta["split"], meta=meta)  # type: ignore[arg-type]
 
 
-def as_simple_case(case: Any) -> SimpleCase:
-    """A picklable copy of a manifest case (medvlseg.io's Case or SimpleCase)."""
-    return SimpleCase(name=str(case.name), split=str(case.split), image=Path(case.image),
-                      label=Path(case.label) if case.label is not None else None,
-                      annotated=str(getattr(case, "annotated", "both") or "both"),
-                      meta=dict(getattr(case, "meta", {}) or {}))
-
-
 
 @dataclass
 class BuildReport:
@@ -219,21 +204,15 @@ class BuildReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def _worker(case: SimpleCase, config: PreprocessConfig, out_dir: Path, verify: bool, threads: int) -> str:
-    """Process-pool entry: limit torch threads, build one case; errors come back as "error: ..." strings.
-
-    (InputError(path, problem) cannot be unpickled from its message alone, which would break the pool.)
-    """
+def _worker(case: Case, config: PreprocessConfig, out_dir: Path, verify: bool, threads: int) -> str:
+    """Process-pool entry: limit torch threads, build one case (its InputError pickles back to the parent)."""
     import torch
 
     torch.set_num_threads(max(1, threads))
-    try:
-        return build_case(case, config, out_dir, verify)
-    except Exception as exc:  # reported by the parent; the other cases go on
-        return f"error: {exc}"
+    return build_case(case, config, out_dir, verify)
 
 
-def _check_names(cases: list[SimpleCase], manifest: Path) -> None:
+def _check_names(cases: list[Case], manifest: Path) -> None:
     """InputError on duplicate or path-unsafe case names."""
     seen: set[str] = set()
     for case in cases:
@@ -246,21 +225,20 @@ def build_cache(manifest: str | Path, out_dir: str | Path, config: PreprocessCon
                 verify: bool = True, progress: bool = True) -> BuildReport:
     """Preprocess every case of `manifest` into `out_dir` (parallel processes); failures are reported, not raised."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     from tqdm import tqdm
 
-    from medvlseg.data._io import load_cases
-
     manifest, out_dir = Path(manifest), Path(out_dir)
-    cases = [as_simple_case(c) for c in load_cases(manifest)]
+    cases = list(Manifest.load(manifest).cases)
     _check_names(cases, manifest)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
     bar = tqdm(total=len(cases), desc="preprocess", unit="case", disable=not progress)
 
     def record(name: str, outcome: str | BaseException) -> None:
-        if isinstance(outcome, BaseException) or outcome.startswith("error: "):
-            report.failed[name] = str(outcome).removeprefix("error: ")
+        if isinstance(outcome, BaseException):
+            report.failed[name] = str(outcome)
             log.error("%s: %s", name, report.failed[name])
         else:
             (report.built if outcome == "built" else report.skipped).append(name)
@@ -270,7 +248,7 @@ def build_cache(manifest: str | Path, out_dir: str | Path, config: PreprocessCon
         for case in cases:
             try:
                 record(case.name, build_case(case, config, out_dir, verify))
-            except Exception as exc:  # a bad case is reported and skipped; the rest finish
+            except MedvlsegError as exc:  # a bad case is reported and skipped; the rest finish
                 record(case.name, exc)
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -282,7 +260,7 @@ def build_cache(manifest: str | Path, out_dir: str | Path, config: PreprocessCon
             for fut in as_completed(futures):
                 try:
                     record(futures[fut], fut.result())
-                except Exception as exc:  # includes a crashed worker (BrokenProcessPool)
+                except (MedvlsegError, BrokenProcessPool) as exc:  # a bad case or a crashed worker
                     record(futures[fut], exc)
     bar.close()
     write_index(out_dir, config, cases, report.failed, manifest)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from medvlseg.data.resample import inverse_resample, resized_affine, resized_spa
 from medvlseg.data.tubularity import tubularity
 from medvlseg.data.window import window_hu
 from medvlseg.errors import InputError
+from medvlseg.io import Case, Volume, read_image
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def _working_shape(shape: tuple[int, ...], spacing: tuple[float, ...], config: P
     return target_shape(shape, spacing, config.target_spacing)
 
 
-def preprocess_image(volume: Any, config: PreprocessConfig, where: str = "image") -> PreprocessedImage:
+def preprocess_image(volume: Volume, config: PreprocessConfig, where: str = "image") -> PreprocessedImage:
     """Channels, lung map and inverse info of a canonical volume (`.array` HU, `.affine`, `.spacing` mm)."""
     hu = np.asarray(volume.array)
     if hu.ndim != 3 or min(hu.shape) < 2:
@@ -137,11 +137,9 @@ def _midline_sides(shape: tuple[int, ...]) -> np.ndarray:
     return side
 
 
-def preprocess_case(case: Any, config: PreprocessConfig) -> PreprocessedCase:
-    """Preprocess a manifest case (`.image`, `.label`, `.annotated`, `.name`, `.split`): image + 5-class label."""
-    from medvlseg.data._io import read_volume
-
-    volume = read_volume(case.image)
+def preprocess_case(case: Case, config: PreprocessConfig) -> PreprocessedCase:
+    """Preprocess a manifest case: image + 5-class label (when the case has one)."""
+    volume = read_image(case.image)
     prep = preprocess_image(volume, config, where=str(case.image))
     try:
         flags = annotated_flags(case.annotated)
@@ -150,7 +148,7 @@ def preprocess_case(case: Any, config: PreprocessConfig) -> PreprocessedCase:
     label5 = None
     if case.label is not None:
         t0 = time.perf_counter()
-        lab = read_volume(case.label)
+        lab = read_image(case.label)
         arr = np.asarray(lab.array)
         if arr.shape != prep.source_shape or not np.allclose(lab.affine, prep.source_affine, atol=1e-3):
             raise InputError(case.label, f"label grid {arr.shape} does not match the image grid {prep.source_shape}")

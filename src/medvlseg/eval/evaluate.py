@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
+from medvlseg.data.label_scheme import FIVE, SCHEMES, THREE, label_scheme
 from medvlseg.errors import InputError
 from medvlseg.eval.metrics import METRICS, score_masks
 from medvlseg.eval.sides import LEFT, RIGHT, side_map
 
 log = logging.getLogger(__name__)
 
-CLASS_NAMES = {3: ("artery", "vein"), 5: ("left_artery", "left_vein", "right_artery", "right_vein")}
 CSV_COLUMNS = ("case", "class", *METRICS)
 AFFINE_TOL_MM = 1e-3
 
@@ -119,7 +119,7 @@ def _as_labels(array: np.ndarray, path: Path, classes: int) -> np.ndarray:
     lo, hi = int(arr.min()), int(arr.max())
     if lo < 0 or hi > 4:
         raise InputError(path, f"label values must be in 0..4, found {lo}..{hi}")
-    if classes == 3 and hi > 2:
+    if classes == THREE.classes and hi > THREE.num_foreground:
         from medvlseg.data.labels import to_three_class
 
         arr = to_three_class(arr).astype(np.int16)
@@ -130,12 +130,12 @@ def _prepare(pred: np.ndarray, gt: np.ndarray, case: GtCase, spacing: Sequence[f
              classes: int) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """Pred/gt label maps ready to score and the labels to score, after half-label masking / side splitting."""
     half = case.annotated in ("left", "right")
-    gt_is_3 = int(gt.max(initial=0)) <= 2
-    labels: tuple[int, ...] = (1, 2) if classes == 3 else (1, 2, 3, 4)
-    if not half and not (classes == 5 and gt_is_3):
+    gt_is_3 = int(gt.max(initial=0)) <= THREE.num_foreground
+    labels = label_scheme(classes).labels
+    if not half and not (classes == FIVE.classes and gt_is_3):
         return pred, gt, labels
     sides = side_map(pred, gt, spacing, case.image)
-    if classes == 5:
+    if classes == FIVE.classes:
         if gt_is_3:
             gt = np.where(sides == RIGHT, gt + 2 * (gt > 0), gt)
         if half:
@@ -148,13 +148,13 @@ def _prepare(pred: np.ndarray, gt: np.ndarray, case: GtCase, spacing: Sequence[f
 def score_case(pred: np.ndarray, gt: np.ndarray, case: GtCase, spacing: Sequence[float], classes: int = 3,
                tolerance_mm: float = 1.0) -> list[dict]:
     """Rows (case, class, metrics) of one case's canonical label maps; spacing and tolerance in mm."""
-    if classes not in CLASS_NAMES:
+    if classes not in SCHEMES:
         raise ValueError(f"classes must be 3 or 5, got {classes}")
     pred, gt, labels = _prepare(pred, gt, case, spacing, classes)
     rows = []
     for label in labels:
         scores = score_masks(pred == label, gt == label, spacing, tolerance_mm)
-        rows.append({"case": case.name, "class": CLASS_NAMES[classes][label - 1], **scores})
+        rows.append({"case": case.name, "class": label_scheme(classes).short_names[label - 1], **scores})
     return rows
 
 
@@ -176,7 +176,7 @@ def evaluate_case(pred_path: Path | None, case: GtCase, classes: int = 3, tolera
 def summarize(rows: Sequence[dict], classes: int = 3) -> dict:
     """Per class and metric: mean, std (population), n (finite values) and excluded (inf/NaN values, left out)."""
     summary: dict = {}
-    for name in CLASS_NAMES[classes]:
+    for name in label_scheme(classes).short_names:
         sel = [r for r in rows if r["class"] == name]
         if not sel:
             continue

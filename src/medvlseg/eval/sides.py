@@ -15,6 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from medvlseg.data.labels import vessel_sides
+from medvlseg.data.lungs import LungSplitError, lung_map
+from medvlseg.errors import InputError
+from medvlseg.io import read_image
+
 log = logging.getLogger(__name__)
 
 LEFT, RIGHT = 1, 2
@@ -35,15 +40,6 @@ def midline_sides(vessels: np.ndarray) -> np.ndarray:
 
 def lung_sides(vessels: np.ndarray, image: Path, spacing: Sequence[float]) -> np.ndarray | None:
     """Side map of `vessels` voxels from the lungs of the CT at `image` (same grid), or None if that fails."""
-    try:
-        from medvlseg.data.labels import vessel_sides
-        from medvlseg.data.lungs import LungSplitError, lung_map
-        from medvlseg.io import read_image
-    except ImportError as exc:  # optional stage not built
-        log.info("lung map unavailable (%s); using the vessel-box midline", exc)
-        return None
-    from medvlseg.errors import InputError
-
     try:
         ct = read_image(image)
     except InputError as exc:

@@ -2,6 +2,6 @@
 
 Public API: `Predictor.from_run(run_dir, PredictOptions(...))` → `.predict_volume(volume) -> Prediction`,
 `.predict_file(input, output)`; `run_batch(predictor, items, out_dir, ...)`; `collect_inputs(path)`;
-`sliding_probabilities(...)`; `postprocess_labels(...)`; writers in `medvlseg.infer.writers`.
+`Predictor.decide(...)` (labels on the input grid); `postprocess_labels(...)`; writers in `medvlseg.infer.writers`.
 Heavy imports (torch, monai) happen when the submodules are imported, not here.
 """

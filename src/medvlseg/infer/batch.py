@@ -122,8 +122,3 @@ def run_batch(predict: Callable[[Path, Path], object], items: Sequence[BatchItem
         report.seconds[item.name] = round(time.perf_counter() - t0, 3)
     write_json(out_dir / summary_name, report.to_dict())
     return report
-
-
-def load_summary(out_dir: str | Path) -> dict:
-    """Read a batch summary JSON written by `run_batch`."""
-    return json.loads((Path(out_dir) / SUMMARY_NAME).read_text(encoding="utf-8"))

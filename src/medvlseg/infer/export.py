@@ -2,20 +2,20 @@
 
 The class embeddings are folded in (the model's stored buffer becomes a constant), so no text encoder is
 needed. The export sits in the run folder (`RUN/model.onnx`, `RUN/model.torchscript.pt`) with a JSON side file
-(`<file>.json`: window, channels, activation, class names) that `predict --engine onnx` reads.
+(`<file>.json`: window, channels, activation, class names) that `predict --engine onnx` reads through
+`medvlseg.infer.onnx_net.OnnxNet`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from medvlseg.errors import CheckpointError, InputError
+from medvlseg.errors import InputError
+from medvlseg.infer.predictor import Predictor, PredictOptions
 from medvlseg.utils.atomic import atomic_path, write_json
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,6 @@ DEFAULT_NAMES = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}
 def export_run(run_dir: str | Path, fmt: str = "onnx", out: str | Path | None = None, window: int | None = None,
                checkpoint: str = "best", opset: int = 18) -> Path:
     """Export the run's network for `window`³ inputs (default: its training patch, rounded to the divisor)."""
-    from medvlseg.infer.predictor import Predictor, PredictOptions
-
     if fmt not in DEFAULT_NAMES:
         raise InputError(fmt, f"unknown export format; choose one of {sorted(DEFAULT_NAMES)}")
     run_dir = Path(run_dir)
@@ -50,33 +48,3 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", out: str | Path | None = 
         "num_classes": model.config.num_classes, "preset": model.config.preset, "classes": predictor.class_names,
         "checkpoint": checkpoint})
     return out
-
-
-class OnnxNet(torch.nn.Module):
-    """An onnxruntime session behind the SegModel call signature (CPU tensors in, CPU tensors out)."""
-
-    def __init__(self, path: str | Path, threads: int = 0) -> None:
-        super().__init__()
-        import onnxruntime as ort
-
-        path = Path(path)
-        meta_path = path.with_name(path.name + ".json")
-        if not path.is_file() or not meta_path.is_file():
-            raise CheckpointError(path, "no ONNX export here; run `medvlseg export RUN_DIR --format onnx` first")
-        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.activation = self.meta["activation"]
-        self.window = tuple(self.meta["window"])
-        self.size_divisor = 1
-
-    def forward(self, image: torch.Tensor, text_embeddings: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, C, *window) → logits; free-text prompts need the torch engine."""
-        if text_embeddings is not None:
-            raise InputError("--prompt", "the ONNX export has its class embeddings folded in; use --engine torch")
-        if tuple(image.shape[2:]) != self.window:
-            raise ValueError(f"the ONNX export takes {self.window} windows, got {tuple(image.shape[2:])}")
-        out = self.session.run(None, {"image": np.ascontiguousarray(image.detach().cpu().numpy(), np.float32)})[0]
-        return torch.from_numpy(out)

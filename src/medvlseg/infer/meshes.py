@@ -70,13 +70,13 @@ def _write_mesh(mesh, path: Path) -> None:  # type: ignore[no-untyped-def]
 def label_names(label_path: Path, values: Sequence[int]) -> dict[int, str]:
     """Names of label values: the predict sidecar `<stem>.json` when present, else artery/vein or 5-class."""
     from medvlseg.infer.writers import sidecar_paths
-    from medvlseg.text.prompts import CLASSES_3, CLASSES_5
+    from medvlseg.data.label_scheme import FIVE, THREE
 
     side = sidecar_paths(label_path)["json"]
     if side.is_file():
         labels = json.loads(side.read_text(encoding="utf-8")).get("labels", {})
         return {int(k): str(v) for k, v in labels.items() if int(k) > 0}
-    names = CLASSES_3 if max(values, default=0) <= 2 else CLASSES_5
+    names = THREE.names if max(values, default=0) <= 2 else FIVE.names
     return {v: names[v - 1] if v - 1 < len(names) else f"label {v}" for v in values}
 
 

@@ -1,4 +1,5 @@
-"""Probabilities → label map: threshold/argmax, 5→3 merge, small-component removal (cc3d), lung restriction.
+"""Probabilities → label map: threshold/argmax, 5→3 merge (torch), small-component removal and lung restriction
+(one cc3d pass).
 
 Hand-written here: the rule "a voxel takes the most probable class among those above the threshold" for
 sigmoid (multi-label) models, and the lung-region rule (keep a class component only if it touches the lung
@@ -13,33 +14,29 @@ from collections.abc import Sequence
 
 import cc3d
 import numpy as np
+import torch
 from scipy import ndimage
 
 log = logging.getLogger(__name__)
 
 
-def threshold_labels(probs: np.ndarray, activation: str, threshold: float = 0.5) -> np.ndarray:
-    """Probabilities (K', X, Y, Z) → uint8 labels (X, Y, Z): 0 background, k+1 for model class k."""
+def threshold_labels(probs: torch.Tensor, activation: str, threshold: float = 0.5, dim: int = 0) -> torch.Tensor:
+    """Probabilities (K' channels along `dim`) → uint8 labels: 0 background, k+1 for model class k.
+
+    softmax: argmax with channel 0 = background; sigmoid: the most probable class if it reaches `threshold`.
+    """
     if activation == "softmax":
-        return np.argmax(probs, axis=0).astype(np.uint8)  # channel 0 = background
-    best = np.argmax(probs, axis=0)  # (X, Y, Z) most probable foreground class
-    peak = np.take_along_axis(probs, best[None], axis=0)[0]
-    return np.where(peak >= threshold, best + 1, 0).astype(np.uint8)
+        return probs.argmax(dim).to(torch.uint8)
+    peak, best = probs.max(dim)  # most probable foreground class (first one on ties, like numpy's argmax)
+    return torch.where(peak >= threshold, best + 1, 0).to(torch.uint8)
 
 
-def merge_probabilities(probs: np.ndarray, groups: Sequence[Sequence[int]]) -> np.ndarray:
-    """(K, X, Y, Z) foreground probabilities → (G, X, Y, Z) by taking the max over each group of channels."""
-    return np.stack([probs[list(g)].max(axis=0) for g in groups])
-
-
-def remove_small_components(labels: np.ndarray, spacing: Sequence[float], min_mm3: float,
-                            connectivity: int = 26) -> np.ndarray:
-    """Drop connected components (per class, cc3d) smaller than `min_mm3` cubic mm; returns a new array."""
-    if min_mm3 <= 0 or not labels.any():
-        return labels.copy()
-    voxel_mm3 = float(np.prod(spacing))
-    min_voxels = int(np.ceil(min_mm3 / voxel_mm3))
-    return cc3d.dust(np.ascontiguousarray(labels), threshold=min_voxels, connectivity=connectivity, in_place=False)
+def merge_probabilities(probs: torch.Tensor, groups: Sequence[Sequence[int]], dim: int = 0,
+                        reduce: str = "max") -> torch.Tensor:
+    """K foreground probabilities along `dim` → G, one per group of channels (max for sigmoid, sum for softmax)."""
+    parts = [probs.index_select(dim, torch.tensor(list(g))) for g in groups]
+    merged = [p.amax(dim) if reduce == "max" else p.sum(dim) for p in parts]
+    return torch.stack(merged, dim)
 
 
 def dilate_mm(mask: np.ndarray, margin_mm: float, spacing: Sequence[float]) -> np.ndarray:
@@ -50,22 +47,48 @@ def dilate_mm(mask: np.ndarray, margin_mm: float, spacing: Sequence[float]) -> n
     return dist <= margin_mm
 
 
-def restrict_to_region(labels: np.ndarray, region: np.ndarray, connectivity: int = 26) -> np.ndarray:
-    """Keep only the per-class components of `labels` that overlap `region` (bool, same shape)."""
-    if not labels.any():
-        return labels.copy()
-    comps = cc3d.connected_components(np.ascontiguousarray(labels), connectivity=connectivity)  # per class
-    touching = np.unique(comps[region & (comps > 0)])
-    keep = np.isin(comps, touching) & (comps > 0)
-    return np.where(keep, labels, 0).astype(labels.dtype)
+def lung_region(lung: np.ndarray | None, spacing: Sequence[float], margin_mm: float = 10.0) -> np.ndarray | None:
+    """Lung map dilated by `margin_mm` (bool, mm), or None: restriction off (no map, margin < 0) or map empty (warned)."""
+    if lung is None or margin_mm < 0:
+        return None
+    if not lung.any():
+        log.warning("lung map is empty: predictions are not restricted to the lung region")
+        return None
+    return dilate_mm(lung > 0, margin_mm, spacing)
+
+
+def foreground_box(labels: np.ndarray) -> tuple[slice, ...] | None:
+    """Bounding box (slices) of the non-zero voxels, or None when there are none."""
+    box = []
+    for axis in range(labels.ndim):
+        hit = np.flatnonzero(labels.any(axis=tuple(a for a in range(labels.ndim) if a != axis)))
+        if hit.size == 0:
+            return None
+        box.append(slice(int(hit[0]), int(hit[-1]) + 1))
+    return tuple(box)
 
 
 def postprocess_labels(labels: np.ndarray, spacing: Sequence[float], min_mm3: float = 0.0,
-                       lung: np.ndarray | None = None, lung_margin_mm: float = 10.0) -> np.ndarray:
-    """Small-component removal then lung restriction (skipped if `lung` is None/empty or margin < 0), mm units."""
-    out = remove_small_components(labels, spacing, min_mm3)
-    if lung is not None and lung_margin_mm >= 0 and lung.any():
-        out = restrict_to_region(out, dilate_mm(lung > 0, lung_margin_mm, spacing))
-    elif lung is not None and lung_margin_mm >= 0:
-        log.warning("lung map is empty: predictions are not restricted to the lung region")
+                       region: np.ndarray | None = None, connectivity: int = 26) -> np.ndarray:
+    """Drop per-class components (cc3d) under `min_mm3` mm³ (on `spacing`, mm) and, given a `region` (bool, same
+    grid), those not touching it; one labelling pass inside the foreground's bounding box. Returns a new array."""
+    out = np.zeros_like(labels)
+    box = foreground_box(labels)
+    if box is None:
+        return out
+    sub = np.ascontiguousarray(labels[box])
+    if min_mm3 <= 0 and region is None:
+        out[box] = sub
+        return out
+    comps, n = cc3d.connected_components(sub, connectivity=connectivity, return_N=True)  # per class
+    keep = np.ones(n + 1, dtype=bool)
+    keep[0] = False
+    if min_mm3 > 0:
+        min_voxels = int(np.ceil(min_mm3 / float(np.prod(spacing))))
+        keep &= np.bincount(comps.ravel(), minlength=n + 1) >= min_voxels
+    if region is not None:
+        touching = np.zeros(n + 1, dtype=bool)
+        touching[comps[region[box]]] = True
+        keep &= touching
+    out[box] = np.where(keep[comps], sub, 0)
     return out

@@ -1,13 +1,14 @@
 """Predictor: run folder + options → label map (and probabilities) in exactly the input's geometry.
 
 Pipeline: preprocessing from the run's config → MONAI sliding window (Gaussian blending) → optional mirroring
-TTA → threshold (sigmoid) / argmax (softmax) → 5→3 merge → cc3d small-component removal + lung restriction on
-the working grid → nearest-neighbour inverse resampling to the input grid → atomic writes.
+TTA → class probabilities resampled (trilinear, slab by slab) to the input grid → threshold (sigmoid) / argmax
+(softmax) and 5→3 merge there, as nnU-Net decides labels on the input grid → cc3d small-component removal (mm³)
++ lung restriction (lung map dilated on the working grid, then nearest-resampled) → atomic writes.
 
-Run folder read (docs/architecture.md): `RUN/config.yaml` (section `preprocess:`; window size from
-`patch_size` at the top level or under `train:`/`data:`), `RUN/best|last.safetensors+json`, `RUN/prompts.json`
-(optional, `classes` list). Contract extension: probabilities are written as one 4-D float32 file
-`<stem>_probabilities.nii.gz` (X, Y, Z, K) beside the label map, channel order = sidecar label order.
+The run folder is read through `medvlseg.train.run_folder.read_run` (typed `TrainConfig`: preprocessing,
+training patch size, text encoder; class names from `RUN/prompts.json`). Contract extension: probabilities are
+written as one 4-D float32 file `<stem>_probabilities.nii.gz` (X, Y, Z, K) beside the label map, channel order
+= sidecar label order.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,18 +25,21 @@ import numpy as np
 import torch
 import yaml
 
+from medvlseg.data.label_scheme import FIVE, THREE, default_names
 from medvlseg.data.labels import to_three_class
-from medvlseg.data.preprocess import PreprocessConfig, invert_to_source, preprocess_image
+from medvlseg.data.preprocess import PreprocessConfig, preprocess_image
+from medvlseg.data.resample import resize_linear_slabs, resize_nearest
 from medvlseg.errors import CheckpointError, ConfigError, InputError
-from medvlseg.infer.postprocess import merge_probabilities, postprocess_labels, threshold_labels
-from medvlseg.infer.sliding import sliding_probabilities, window_size
+from medvlseg.infer.onnx_net import OnnxNet
+from medvlseg.infer.postprocess import lung_region, merge_probabilities, postprocess_labels, threshold_labels
 from medvlseg.infer.writers import write_label_sidecars
 from medvlseg.io import Volume, read_image, write_image
-from medvlseg.utils.config import from_dict
+from medvlseg.models.sliding import sliding_probabilities, window_size
+from medvlseg.train.config import TrainConfig
+from medvlseg.train.run_folder import read_run
+from medvlseg.utils.device import resolve_device
 
 log = logging.getLogger(__name__)
-
-GROUPS_3 = ((0, 2), (1, 3))  # model channels (LA, LV, RA, RV) → artery, vein
 
 
 @dataclass
@@ -76,49 +80,6 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
-def resolve_device(device: str) -> torch.device:
-    """'auto' → cuda if available else cpu; otherwise the named torch device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError as exc:
-        raise InputError(device, f"unknown --device: {exc}") from exc
-
-
-def read_run(run_dir: Path) -> tuple[dict[str, Any], list[str] | None]:
-    """The run's resolved config (dict) and its class names from prompts.json (None if absent)."""
-    cfg_path = run_dir / "config.yaml"
-    if not run_dir.is_dir():
-        raise CheckpointError(run_dir, "run folder not found")
-    if not cfg_path.is_file():
-        raise CheckpointError(cfg_path, "run config not found (is this a training run folder?)")
-    try:
-        config = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise CheckpointError(cfg_path, f"cannot read run config: {exc}") from exc
-    if not isinstance(config, dict):
-        raise CheckpointError(cfg_path, "run config must be a mapping")
-    classes = None
-    prompts_path = run_dir / "prompts.json"
-    if prompts_path.is_file():
-        try:
-            data = json.loads(prompts_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(prompts_path, f"cannot read prompts: {exc}") from exc
-        raw = data.get("classes") if isinstance(data, dict) else None
-        classes = [str(c) for c in raw] if isinstance(raw, list) else None
-    return config, classes
-
-
-def _patch_from(config: dict[str, Any]) -> int | list[int] | None:
-    """Training patch size (voxels) from a run config: top level, or under train:/data:."""
-    for section in (config, config.get("train") or {}, config.get("data") or {}):
-        if isinstance(section, dict) and section.get("patch_size") is not None:
-            return section["patch_size"]
-    return None
-
-
 class Predictor:
     """A loaded run: `predict_volume(volume)` and `predict_file(input, output)`."""
 
@@ -151,14 +112,10 @@ class Predictor:
         from medvlseg.models import load_model
 
         run_dir, options = Path(run_dir), options or PredictOptions()
-        config, names = read_run(run_dir)
-        stem = run_dir / options.checkpoint
-        if not stem.with_suffix(".json").is_file() and (run_dir / "last.json").is_file():
-            stem = run_dir / "last"
-        patch = _patch_from(config) or 96
+        run = read_run(run_dir)
+        stem = run.checkpoint(options.checkpoint)
+        patch: int | list[int] = run.config.patch_size
         if options.engine == "onnx":
-            from medvlseg.infer.export import OnnxNet
-
             model: torch.nn.Module = OnnxNet(run_dir / "model.onnx")
             patch, k = list(model.window), int(model.meta["num_classes"])
         else:
@@ -166,11 +123,7 @@ class Predictor:
                 raise CheckpointError(stem.with_suffix(".json"), "checkpoint not found in the run folder")
             model = load_model(stem, device="cpu")
             k = int(model.config.num_classes)
-        try:
-            prep = from_dict(PreprocessConfig, config.get("preprocess") or {}, where="preprocess")
-        except Exception as exc:  # noqa: BLE001 - ConfigError/ValueError from the dataclass
-            raise CheckpointError(run_dir / "config.yaml", f"invalid preprocess section: {exc}") from exc
-        names = names if names and len(names) == k else _default_names(k)
+        names = run.classes if run.classes and len(run.classes) == k else default_names(k)
         embeddings = None
         if options.prompts and hasattr(model, "set_prompts"):  # medvlm: prompts are tokenised into the model
             try:
@@ -178,30 +131,56 @@ class Predictor:
             except ConfigError as exc:
                 raise InputError(run_dir, str(exc)) from exc
         elif options.prompts:
-            embeddings = _embed_prompts(model, list(options.prompts), config, text_encoder, run_dir)
+            embeddings = _embed_prompts(model, list(options.prompts), run.config, text_encoder, run_dir)
         names = list(options.prompts) if options.prompts else names
-        return cls(model, prep, options, names, patch, embeddings, bool(options.prompts))
+        return cls(model, run.config.preprocess, options, names, patch, embeddings, bool(options.prompts))
+
+    @property
+    def merges_sides(self) -> bool:
+        """True when the 5-class outputs (L/R artery/vein) are written as the 3-class scheme (artery, vein)."""
+        return (not self.prompted and len(self.class_names) == FIVE.num_foreground
+                and self.options.classes == THREE.classes)
 
     @property
     def output_names(self) -> list[str]:
         """Foreground names of the written label map (value i+1 = name i)."""
-        if self.prompted or len(self.class_names) != 4 or self.options.classes == 5:
-            return list(self.class_names)
-        return ["pulmonary artery", "pulmonary vein"]
+        return list(THREE.names) if self.merges_sides else list(self.class_names)
 
-    def _labels(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Working-grid probabilities (K', ...) → (labels (X, Y, Z) uint8, foreground probs (N, ...))."""
-        merge = not self.prompted and len(self.class_names) == 4 and self.options.classes == 3
+    def class_labels(self, probs: np.ndarray | torch.Tensor, dim: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (K' channels along `dim`) → (labels uint8, foreground probabilities (N along `dim`))."""
+        probs = torch.as_tensor(probs)
         if self.activation == "softmax":
-            labels = threshold_labels(probs, "softmax")
-            fg = probs[1:]
-            if merge:
-                return to_three_class(labels), np.stack([fg[list(g)].sum(axis=0) for g in GROUPS_3])
-            return labels, fg
-        if merge:
-            fg = merge_probabilities(probs, GROUPS_3)
-            return threshold_labels(fg, "sigmoid", self.options.threshold), fg
-        return threshold_labels(probs, "sigmoid", self.options.threshold), probs
+            labels = threshold_labels(probs, "softmax", dim=dim)
+            fg = probs.narrow(dim, 1, probs.shape[dim] - 1)
+            if self.merges_sides:
+                labels = torch.from_numpy(to_three_class(labels.numpy()))
+                fg = merge_probabilities(fg, FIVE.groups_3, dim, reduce="sum")
+            return labels.numpy(), fg.numpy()
+        fg = merge_probabilities(probs, FIVE.groups_3, dim) if self.merges_sides else probs
+        return threshold_labels(fg, "sigmoid", self.options.threshold, dim).numpy(), fg.numpy()
+
+    def decide(self, probs: np.ndarray, lung: np.ndarray | None, work_spacing: Sequence[float],
+               shape: Sequence[int], spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Working-grid probabilities (K', ...) → labels (uint8) and, if asked, foreground probabilities on the
+        input grid (`shape` voxels of `spacing` mm), post-processed there.
+
+        The probabilities are resampled slab by slab (trilinear) and decided per slab, so memory holds one slab
+        of resampled probabilities, not K' input-sized maps. Components are counted in mm³ on the input grid;
+        the lung region is dilated on the working grid (`lung`, `work_spacing` mm), then nearest-resampled.
+        """
+        shape = tuple(int(n) for n in shape)
+        labels = np.zeros(shape, dtype=np.uint8)
+        fg_out: np.ndarray | None = None
+        for rows, slab in resize_linear_slabs(probs, shape):  # slab (rows, K', Y, Z)
+            labels[rows], fg = self.class_labels(slab, dim=1)
+            if self.options.probabilities:
+                if fg_out is None:
+                    fg_out = np.empty((fg.shape[1], *shape), dtype=np.float32)
+                fg_out[:, rows] = fg.swapaxes(0, 1)
+        region = lung_region(lung, work_spacing, self.options.lung_margin_mm)
+        labels = postprocess_labels(labels, spacing, self.options.min_component_mm3,
+                                    None if region is None else resize_nearest(region, shape))
+        return labels, fg_out
 
     def predict_volume(self, volume: Volume, where: str = "image") -> Prediction:
         """Canonical volume (HU) → Prediction on the same canonical grid."""
@@ -222,16 +201,10 @@ class Predictor:
             ).numpy()  # (K', X, Y, Z)
         times["inference"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        labels, fg = self._labels(probs)
-        del probs
-        labels = postprocess_labels(labels, prep.spacing, self.options.min_component_mm3,
-                                    prep.lung if self.preprocess.lung_split else None, self.options.lung_margin_mm)
-        times["postprocess"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        out = invert_to_source(labels, prep, "nearest").astype(np.uint8)
-        prob_out = invert_to_source(fg.astype(np.float32), prep, "linear") if self.options.probabilities else None
-        times["invert"] = time.perf_counter() - t0
-        return Prediction(out, self.output_names, prob_out, times)
+        labels, prob_out = self.decide(probs, prep.lung if self.preprocess.lung_split else None, prep.spacing,
+                                       prep.source_shape, volume.spacing)
+        times["decide"] = time.perf_counter() - t0  # resampling to the input grid, labels, post-processing
+        return Prediction(labels, self.output_names, prob_out, times)
 
     def predict_file(self, input_path: str | Path, output_path: str | Path,
                      after: Callable[[Volume, Prediction, Path], None] | None = None) -> Prediction:
@@ -259,14 +232,7 @@ def probability_path(label_path: Path) -> Path:
     return label_path.with_name(f"{stem}_probabilities.nii.gz")
 
 
-def _default_names(k: int) -> list[str]:
-    """Class names for a K-channel model: the 5-class names for K = 4, else 'class i'."""
-    from medvlseg.text.prompts import CLASSES_5
-
-    return list(CLASSES_5) if k == 4 else [f"class {i + 1}" for i in range(k)]
-
-
-def _embed_prompts(model: torch.nn.Module, prompts: list[str], config: dict[str, Any], encoder: Any,
+def _embed_prompts(model: torch.nn.Module, prompts: list[str], config: TrainConfig, encoder: Any,
                    run_dir: Path) -> torch.Tensor:
     """Embed free-text prompts (K, E) with `encoder` or the run's text encoder (config `text:` section)."""
     if not getattr(model, "text_conditioned", False):
@@ -284,14 +250,15 @@ def _embed_prompts(model: torch.nn.Module, prompts: list[str], config: dict[str,
     return emb.float()
 
 
-def _run_text_encoder(config: dict[str, Any], run_dir: Path) -> Any:
-    """The run's text encoder: from class_embeddings.safetensors' encoder config, else config `text:`, else MiniLM."""
-    from medvlseg.text import get_text_encoder, load_embeddings, text_encoder_from_config
+def _run_text_encoder(config: TrainConfig, run_dir: Path) -> Any:
+    """The run's text encoder: from class_embeddings.safetensors' encoder config, else the config's `text`."""
+    from medvlseg.text import load_embeddings, text_encoder_from_config
+    from medvlseg.train.run_folder import EMBEDDINGS_FILE
 
-    cached = run_dir / "class_embeddings.safetensors"
+    cached = run_dir / EMBEDDINGS_FILE
     text_cfg: dict[str, Any] = {}
     if cached.is_file():
         text_cfg = dict(load_embeddings(cached).encoder_config or {})
-    if not text_cfg.get("name") and isinstance(config.get("text"), dict):
-        text_cfg = dict(config["text"])
-    return text_encoder_from_config(text_cfg) if text_cfg.get("name") else get_text_encoder("minilm")
+    if not text_cfg.get("name"):
+        text_cfg = {"name": config.text.name, **config.text.options}
+    return text_encoder_from_config(text_cfg)

@@ -8,42 +8,14 @@ Multi-node torchrun works the same (RANK/WORLD_SIZE from the environment, gloo p
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from medvlseg.infer.batch import SUMMARY_NAME, BatchItem, BatchReport, run_batch
+from medvlseg.train.distributed import DistInfo, barrier, cleanup, init_distributed
 from medvlseg.utils.atomic import write_json
-
-
-@dataclass(frozen=True)
-class Shard:
-    """This process's rank and the number of ranks."""
-
-    rank: int = 0
-    world_size: int = 1
-
-    @property
-    def is_main(self) -> bool:
-        """True on rank 0."""
-        return self.rank == 0
-
-
-def current_shard() -> Shard:
-    """Rank and world size from torchrun's environment (0 and 1 without it)."""
-    return Shard(int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")))
-
-
-def _barrier(shard: Shard) -> None:
-    """Wait for every rank (gloo process group, created on first use)."""
-    import torch.distributed as dist
-
-    if shard.world_size <= 1:
-        return
-    if not dist.is_initialized():
-        dist.init_process_group(backend="gloo")
-    dist.barrier()
 
 
 def merge_reports(out_dir: Path, world_size: int) -> BatchReport:
@@ -59,22 +31,19 @@ def merge_reports(out_dir: Path, world_size: int) -> BatchReport:
 
 
 def run_sharded(predict: Callable[[Path, Path], object], items: Sequence[BatchItem], out_dir: str | Path,
-                overwrite: bool = False, ext: str = ".nii.gz", progress: bool = True) -> tuple[BatchReport, Shard]:
+                overwrite: bool = False, ext: str = ".nii.gz", progress: bool = True) -> tuple[BatchReport, DistInfo]:
     """Predict this rank's share of `items`; on rank 0 return the combined report of all ranks."""
-    shard = current_shard()
+    shard = init_distributed(torch.device("cpu"))  # gloo: the process group only carries barriers
     out_dir = Path(out_dir)
-    if shard.world_size <= 1:
+    if not shard.enabled:
         return run_batch(predict, items, out_dir, overwrite, ext, progress), shard
     mine = list(items)[shard.rank::shard.world_size]
     report = run_batch(predict, mine, out_dir, overwrite, ext, progress and shard.is_main,
                        summary_name=f"predict_summary.rank{shard.rank}.json")
-    _barrier(shard)
+    barrier(shard)
     if shard.is_main:
         report = merge_reports(out_dir, shard.world_size)
         write_json(out_dir / SUMMARY_NAME, {**report.to_dict(), "ranks": shard.world_size})
-    _barrier(shard)
-    import torch.distributed as dist
-
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    barrier(shard)
+    cleanup(shard)
     return report, shard

@@ -11,9 +11,6 @@ lists module prefixes whose parameters get requires_grad False. Presets with per
 need exactly one prompt per trained class; `universal` accepts any number of prompts.
 """
 
-from medvlseg.models import adapters, backbones, fusion, heads  # noqa: F401  (register the parts)
-from medvlseg.models import medvlm  # noqa: F401  (registers the medvlm architecture and preset)
-from medvlseg.models import segevolution  # noqa: F401  (registers the segevolution architecture)
 from medvlseg.models.config import BackboneConfig, ModelConfig
 from medvlseg.models.model import SegModel, build_model
 from medvlseg.models.presets import get_preset

@@ -83,6 +83,15 @@ def segvol(light: bool = False, num_classes: int = 4, text_dim: int = 512, in_ch
     return _segevo("segvol", light, num_classes, text_dim, in_channels, moa=False, priors=False)
 
 
+@PRESETS.register("medvlm")
+def medvlm(light: bool = False, num_classes: int = 4, text_dim: int = 384, in_channels: int = 2) -> ModelConfig:
+    """Med-VLM: ViT-base (light: patch 8, 96-d, depth 2) + MiniLM text model, LoRA r=8, 4 mixers; sigmoid."""
+    from medvlseg.models.medvlm.options import ARCHITECTURE, default_options, options_dict
+
+    return ModelConfig(preset="medvlm", architecture=ARCHITECTURE, options=options_dict(default_options(light)),
+                       in_channels=in_channels, num_classes=num_classes, text_dim=text_dim, head="dynamic")
+
+
 def get_preset(name: str, light: bool = False, **overrides: Any) -> ModelConfig:
     """ModelConfig of preset `name`; `overrides` are dotted keys, e.g. {"backbone.width": 0.5, "num_classes": 2}."""
     config = PRESETS.build(name, light=light)

@@ -7,7 +7,6 @@ the `extra.` prefix and extra JSON under the `extra` key; `load_model` ignores b
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from medvlseg.errors import CheckpointError, ConfigError
 from medvlseg.models.config import ModelConfig
 from medvlseg.utils.atomic import atomic_path, write_json
 from medvlseg.utils.config import from_dict, to_dict
+from medvlseg.utils.tensor_files import read_safetensors, sha256_file
 
 FORMAT = "medvlseg-model"
 FORMAT_VERSION = 1
@@ -31,14 +31,6 @@ def checkpoint_paths(stem: str | Path) -> tuple[Path, Path]:
         stem = stem.with_suffix("")
     return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
-
-def _sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def save_model(
@@ -58,7 +50,7 @@ def save_model(
         tensors[EXTRA + key] = value.detach().cpu().contiguous().clone()
     with atomic_path(tensors_path) as tmp:
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
-        digest = _sha256(tmp)
+        digest = sha256_file(tmp)
     meta: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -91,8 +83,6 @@ def _read_meta(json_path: Path) -> dict[str, Any]:
 
 def read_checkpoint(stem: str | Path) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, Any]]:
     """Read (model config, all tensors, JSON metadata) and verify the pair belongs together."""
-    from safetensors.torch import load_file
-
     tensors_path, json_path = checkpoint_paths(stem)
     meta = _read_meta(json_path)
     try:
@@ -101,12 +91,9 @@ def read_checkpoint(stem: str | Path) -> tuple[ModelConfig, dict[str, torch.Tens
         raise CheckpointError(json_path, f"invalid model config: {exc}") from exc
     if not tensors_path.is_file():
         raise CheckpointError(tensors_path, "checkpoint tensors not found")
-    if meta.get("sha256") and _sha256(tensors_path) != meta["sha256"]:
+    if meta.get("sha256") and sha256_file(tensors_path) != meta["sha256"]:
         raise CheckpointError(tensors_path, f"does not match {json_path.name} (checksum differs: mixed or corrupt)")
-    try:
-        tensors = load_file(str(tensors_path), device="cpu")
-    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for corrupt files
-        raise CheckpointError(tensors_path, f"cannot read safetensors: {exc}") from exc
+    tensors = read_safetensors(tensors_path, "checkpoint tensors")[0]
     return config, tensors, meta
 
 

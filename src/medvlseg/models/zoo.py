@@ -10,7 +10,6 @@ checksum before a shipped model is used; weights are read with safetensors only 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -22,6 +21,7 @@ import yaml
 
 from medvlseg.errors import CheckpointError
 from medvlseg.utils.atomic import write_json
+from medvlseg.utils.tensor_files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +30,6 @@ DEFAULT_MODEL = "default"
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "medvlseg-shipped-model"
 CHECKED_FILES = ("config.yaml", "prompts.json", "class_embeddings.safetensors", "best.safetensors", "best.json")
-
-
-def _sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def shipped_names() -> list[str]:
@@ -72,7 +63,7 @@ def verify_shipped(folder: Path) -> dict[str, Any]:
         path = folder / name
         if not path.is_file():
             raise CheckpointError(path, "missing from the shipped model (reinstall medvlseg)")
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             raise CheckpointError(path, "checksum differs from manifest.json: the shipped model is corrupt or "
                                         "was modified (reinstall medvlseg)")
     return manifest
@@ -165,7 +156,7 @@ def package_run(run_dir: Path, out_dir: Path | None = None, checkpoint: str = "b
             raise CheckpointError(run_dir / fname, "run file missing: cannot package the run")
         shutil.copyfile(run_dir / fname, out / fname)
     write_json(out / MANIFEST, {"format": MANIFEST_FORMAT, "version": 1, "name": name,
-                                "files": {f: _sha256(out / f) for f in CHECKED_FILES},
+                                "files": {f: sha256_file(out / f) for f in CHECKED_FILES},
                                 "training": training or {}})
     for path in out.iterdir():  # package data: readable by everyone (atomic writes create 0600 temp files)
         if path.is_file():

@@ -4,6 +4,8 @@ A `TextEncoder` is deliberately *not* a `torch.nn.Module`: a segmentation model 
 never exposes the encoder's weights through `.parameters()`, so they can never reach an optimizer. Every
 encoder's weights are set to `requires_grad=False`, kept in eval mode and used under `torch.inference_mode`.
 `encoder.config()` returns a JSON-able dict such that `get_text_encoder(**encoder.config())` rebuilds it.
+Encoders live in `TEXT_ENCODERS` (a medvlseg.utils.registry.Registry): each built-in module is imported the
+first time its name is asked for and registers itself with `register_text_encoder`.
 """
 
 from __future__ import annotations
@@ -11,17 +13,20 @@ from __future__ import annotations
 import abc
 import inspect
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from medvlseg.errors import ConfigError
+from medvlseg.utils.registry import Registry
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "minilm"
-_REGISTRY: dict[str, Callable[..., TextEncoder]] = {}
+TEXT_ENCODERS: Registry[Any] = Registry("text encoder", {
+    "bert": "medvlseg.text.bert", "clip": "medvlseg.text.clip", "minilm": "medvlseg.text.minilm",
+    "precomputed": "medvlseg.text.precomputed", "random": "medvlseg.text.random_text"})
 
 
 class TextEncoder(abc.ABC):
@@ -81,37 +86,17 @@ def l2_normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
 def register_text_encoder(name: str) -> Callable[[Callable[..., TextEncoder]], Callable[..., TextEncoder]]:
     """Class/function decorator: make an encoder constructor available as `get_text_encoder(name, ...)`."""
-
-    def decorator(factory: Callable[..., TextEncoder]) -> Callable[..., TextEncoder]:
-        if name in _REGISTRY and _REGISTRY[name] is not factory:
-            raise ValueError(f"text encoder {name!r} registered twice")
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorator
-
-
-def _ensure_builtins() -> None:
-    """Import the built-in encoder modules so their registrations run (lazily, not at package import)."""
-    import medvlseg.text.bert  # noqa: F401
-    import medvlseg.text.clip  # noqa: F401
-    import medvlseg.text.minilm  # noqa: F401
-    import medvlseg.text.precomputed  # noqa: F401
-    import medvlseg.text.random_text  # noqa: F401
+    return TEXT_ENCODERS.register(name)
 
 
 def available_text_encoders() -> list[str]:
     """Names accepted by `get_text_encoder`."""
-    _ensure_builtins()
-    return sorted(_REGISTRY)
+    return TEXT_ENCODERS.names()
 
 
 def get_text_encoder(name: str = DEFAULT_ENCODER, **kwargs: Any) -> TextEncoder:
     """Build the text encoder registered as `name` with constructor kwargs (e.g. path=..., normalize=...)."""
-    _ensure_builtins()
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown text encoder {name!r}; choose one of {', '.join(sorted(_REGISTRY))}")
-    factory = _REGISTRY[name]
+    factory = TEXT_ENCODERS.get(name)
     try:
         inspect.signature(factory).bind(**kwargs)
     except TypeError as exc:
@@ -125,11 +110,3 @@ def text_encoder_from_config(config: dict[str, Any]) -> TextEncoder:
         raise ConfigError(f"text encoder config has no 'name': {config}")
     kwargs = {k: v for k, v in config.items() if k != "name"}
     return get_text_encoder(config["name"], **kwargs)
-
-
-def check_prompts(prompts: Iterable[str]) -> list[str]:
-    """Return prompts as a list of stripped non-empty strings; raise ConfigError for an empty prompt."""
-    out = [str(p).strip() for p in prompts]
-    if any(not p for p in out):
-        raise ConfigError("empty text prompt")
-    return out

@@ -21,6 +21,7 @@ import torch
 from medvlseg.errors import CheckpointError, InputError
 from medvlseg.text.base import TextEncoder
 from medvlseg.utils.atomic import atomic_path
+from medvlseg.utils.tensor_files import read_safetensors
 
 logger = logging.getLogger(__name__)
 
@@ -66,21 +67,13 @@ def save_embeddings(path: str | Path, prompts: list[str], tensor: torch.Tensor,
 
 def load_embeddings(path: str | Path) -> EmbeddingSet:
     """Read a file written by `save_embeddings`; InputError/CheckpointError naming the file if bad."""
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "embeddings file not found")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            if "embeddings" not in handle.keys():
-                raise CheckpointError(path, "no 'embeddings' tensor")
-            embeddings = handle.get_tensor("embeddings")
-    except CheckpointError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any safetensors failure is a corrupt user file
-        raise CheckpointError(path, f"not a readable safetensors file: {exc}") from exc
+    tensors, metadata = read_safetensors(path, "embeddings file")
+    if "embeddings" not in tensors:
+        raise CheckpointError(path, "no 'embeddings' tensor")
+    embeddings = tensors["embeddings"]
     try:
         prompts = json.loads(metadata["prompts"])
         encoder_config = json.loads(metadata.get("encoder", "{}"))
@@ -128,12 +121,10 @@ class CachedTextEncoder(TextEncoder):
             self._memory.move_to_end(key)
             return self._memory[key]
         if self.cache_dir is not None and (self.cache_dir / f"{key}.safetensors").is_file():
-            from safetensors.torch import load_file
-
             try:
-                row = load_file(str(self.cache_dir / f"{key}.safetensors"))["embedding"]
-            except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
-                logger.warning("ignoring unreadable cache entry %s", key)
+                row = read_safetensors(self.cache_dir / f"{key}.safetensors", "cache entry")[0]["embedding"]
+            except (CheckpointError, KeyError) as exc:  # a damaged cache entry is recomputed
+                logger.warning("ignoring unreadable cache entry %s (%s)", key, exc)
                 return None
             self._put(key, row, to_disk=False)
             return row

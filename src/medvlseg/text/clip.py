@@ -24,6 +24,7 @@ from medvlseg.errors import CheckpointError, InputError
 from medvlseg.text.base import TextEncoder, freeze, l2_normalize, register_text_encoder
 from medvlseg.text.bert import load_hf_tokenizer
 from medvlseg.text.clip_tokenizer import VOCAB_SIZE, build_clip_tokenizer
+from medvlseg.utils.tensor_files import read_state_dict
 
 logger = logging.getLogger(__name__)
 
@@ -42,30 +43,6 @@ _TOP_NAMES = {
     "ln_final.bias": "text_model.final_layer_norm.bias",
 }
 
-
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a checkpoint file (.safetensors, or a torch.save'd dict read weights-only) into name → tensor."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "CLIP checkpoint file not found")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad user file
-        if "TorchScript" in str(exc):
-            raise CheckpointError(path, "a TorchScript archive (like OpenAI's released .pt) cannot be read "
-                                        "weights-only: save its state_dict() to .safetensors and pass that") from exc
-        raise CheckpointError(path, f"cannot read as a weights-only state dict: {exc}") from exc
-    for key in ("state_dict", "model", "net"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(path, "not a flat name → tensor state dict")
-    return {re.sub(r"^(module\.)+", "", k): v for k, v in state.items()}
 
 
 def openai_text_config(state: dict[str, torch.Tensor], num_heads: int | None = None) -> Any:
@@ -145,7 +122,7 @@ def load_openai_clip_text(path: str | Path, num_heads: int | None = None) -> tor
     """Build a CLIPTextModelWithProjection from an OpenAI-style checkpoint file (strict key match)."""
     from transformers import CLIPTextModelWithProjection
 
-    state = read_state_dict(path)
+    state = read_state_dict(path, "CLIP checkpoint file")
     try:
         config = openai_text_config(state, num_heads)
         hf_state = openai_to_hf(state)

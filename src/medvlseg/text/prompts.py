@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from medvlseg.data.label_scheme import FIVE, THREE, label_scheme
 from medvlseg.errors import ConfigError
 
 TEMPLATES: dict[str, str] = {
@@ -19,24 +20,14 @@ TEMPLATES: dict[str, str] = {
 }
 DEFAULT_TEMPLATE = "branches"
 
-# Model channel k (0-based) = 5-class label k+1 (docs/architecture.md, Labels).
-CLASSES_5: tuple[str, ...] = (
-    "left pulmonary artery",
-    "left pulmonary vein",
-    "right pulmonary artery",
-    "right pulmonary vein",
-)
-# 3-class label files: 1 artery, 2 vein.
-CLASSES_3: tuple[str, ...] = ("pulmonary artery", "pulmonary vein")
+# Model channel k (0-based) = 5-class label k+1; 3-class label files: 1 artery, 2 vein (medvlseg.data.label_scheme).
+CLASSES_5: tuple[str, ...] = FIVE.names
+CLASSES_3: tuple[str, ...] = THREE.names
 
 
 def class_names(num_classes: int) -> tuple[str, ...]:
     """Foreground class names for the 5-class (4 foreground) or 3-class (2 foreground) label scheme."""
-    if num_classes == 5:
-        return CLASSES_5
-    if num_classes == 3:
-        return CLASSES_3
-    raise ConfigError(f"classes must be 3 or 5 (including background), got {num_classes}")
+    return label_scheme(num_classes).names
 
 
 def resolve_template(template: str = DEFAULT_TEMPLATE) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from medvlseg.data.label_scheme import FIVE, THREE, LabelScheme, scheme_for_mode
 from medvlseg.data.preprocess import PreprocessConfig
 from medvlseg.train.stream import StreamConfig
 
-LABEL_MODES = ("5class", "3class")
+LABEL_MODES = (FIVE.label_mode, THREE.label_mode)
 
 
 @dataclass
@@ -95,6 +96,11 @@ class TrainConfig:
             raise ValueError("num_workers and val_every must be ≥ 0")
 
     @property
+    def scheme(self) -> LabelScheme:
+        """The label scheme trained: 5-class (L/R artery/vein) or 3-class (artery/vein)."""
+        return scheme_for_mode(self.label_mode)
+
+    @property
     def num_classes(self) -> int:
         """Foreground channels: 4 (L/R artery/vein) in 5-class mode, 2 (artery/vein) in 3-class mode."""
-        return 4 if self.label_mode == "5class" else 2
+        return self.scheme.num_foreground

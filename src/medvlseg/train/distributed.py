@@ -1,4 +1,7 @@
-"""torchrun integration: process group from the environment (gloo on CPU, nccl on CUDA), rank helpers."""
+"""torchrun integration: process group from the environment (gloo on CPU, nccl on CUDA), rank helpers.
+
+Used by training (DDP) and by sharded batch prediction (medvlseg.infer.shards, barriers only).
+"""
 
 from __future__ import annotations
 
@@ -53,15 +56,6 @@ def all_mean(value: float, info: DistInfo) -> float:
     t = torch.tensor([value], dtype=torch.float64, device=info.device)
     dist.all_reduce(t)
     return float(t.item()) / info.world_size
-
-
-def broadcast_flag(flag: bool, info: DistInfo) -> bool:
-    """Rank 0's boolean on every rank."""
-    if not info.enabled:
-        return flag
-    t = torch.tensor([int(flag)], device=info.device)
-    dist.broadcast(t, 0)
-    return bool(t.item())
 
 
 def cleanup(info: DistInfo) -> None:

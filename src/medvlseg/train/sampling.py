@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from medvlseg.data.cache import CachedCase, load_case
+from medvlseg.data.label_scheme import FIVE, THREE
 from medvlseg.data.labels import to_three_class
 from medvlseg.train.config import AugmentConfig
 
@@ -89,7 +90,7 @@ class PatchDataset(Dataset):
     """Item g → {"image": (C, p, p, p) float32, "label": (p, p, p) int64, "annotated": bool[K], "modality": str}."""
 
     def __init__(self, cache_dir: str | Path, names: Sequence[str], patch_size: int, pos_ratio: float,
-                 augment: AugmentConfig | None, label_mode: str = "5class", seed: int = 0, rank: int = 0) -> None:
+                 augment: AugmentConfig | None, label_mode: str = FIVE.label_mode, seed: int = 0, rank: int = 0) -> None:
         if not names:
             raise ValueError("no training cases")
         self.cache_dir = Path(cache_dir)
@@ -126,7 +127,7 @@ class PatchDataset(Dataset):
 
     def _target(self, label: np.ndarray, annotated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """5-class label + flags → training target and per-class annotated flags for the label mode."""
-        if self.label_mode == "3class":  # naive: the unannotated lung counts as background
+        if self.label_mode == THREE.label_mode:  # naive: the unannotated lung counts as background
             return to_three_class(label), np.ones(2, dtype=bool)
         return label, annotated.astype(bool)
 

@@ -1,26 +1,21 @@
-"""Run-folder set-up for training: resolve data (manifest → cache), class prompts and embeddings, model.
-
-Writes what predict needs (docs/architecture.md, Run folder): `config.yaml` (the resolved TrainConfig; its
-`preprocess:` section is the cache's), `prompts.json`, `class_embeddings.safetensors` (text-conditioned models).
+"""Training set-up: resolve data (manifest → cache), the training/validation cases, the model and its class
+embeddings. The run folder itself is written and read by `medvlseg.train.run_folder`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from medvlseg.data.cache import build_cache, list_cases, load_config
+from medvlseg.data.cache import build_cache, list_cases
 from medvlseg.errors import ConfigError, InputError
 from medvlseg.models import build_model
 from medvlseg.models.presets import get_preset
-from medvlseg.text import class_names, class_prompts, get_text_encoder, save_embeddings
+from medvlseg.text import get_text_encoder
 from medvlseg.train.config import TrainConfig
-from medvlseg.utils.atomic import write_json
-from medvlseg.utils.config import save
+from medvlseg.train.run_folder import run_prompts
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +48,6 @@ def training_cases(cache: Path, annotated: str = "any") -> tuple[list[str], list
     return train, val
 
 
-def class_list(config: TrainConfig) -> list[str]:
-    """Foreground class names of the label mode (5class: L/R artery/vein; 3class: artery, vein)."""
-    return list(class_names(5 if config.label_mode == "5class" else 3))
-
-
-def run_prompts(config: TrainConfig) -> list[str]:
-    """One prompt per class: the template filled with the class name, or the class's anatomical description."""
-    classes = class_list(config)
-    if config.text.descriptions:
-        from medvlseg.text.descriptions import describe
-
-        return describe(classes, config.text.descriptions, config.text.descriptions_file or None)
-    return class_prompts(classes, config.text.template)
-
-
 def _prompt_overrides(config: TrainConfig, prompts: list[str]) -> dict:
     """Architectures that encode prompts themselves (medvlm) get the prompts and the text spec as options."""
     text = {"name": config.text.name, **config.text.options}
@@ -96,26 +76,3 @@ def build_run_model(config: TrainConfig, in_channels: int) -> tuple[torch.nn.Mod
     if emb is not None:
         model.set_class_embeddings(emb)
     return model, encoder_cfg, emb
-
-
-def write_run_files(run_dir: Path, config: TrainConfig, cache: Path, encoder_cfg: dict | None,
-                    emb: torch.Tensor | None) -> TrainConfig:
-    """Write config.yaml (preprocess = the cache's), prompts.json and class embeddings; returns the resolved config."""
-    resolved = replace(config, preprocess=load_config(cache))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save(resolved, run_dir / "config.yaml")
-    classes = class_list(config)
-    prompts = run_prompts(config)
-    write_json(run_dir / "prompts.json", {"classes": classes, "template": config.text.template,
-                                          "descriptions": config.text.descriptions,
-                                          "prompts": prompts, "label_mode": config.label_mode})
-    if emb is not None and encoder_cfg is not None and len(set(prompts)) == len(prompts):
-        save_embeddings(run_dir / "class_embeddings.safetensors", prompts, emb, encoder_cfg)
-    elif emb is not None:  # e.g. empty "none" descriptions: the checkpoint's class_embeddings buffer holds them
-        log.info("identical class prompts: no class_embeddings.safetensors (keyed by prompt) written")
-    return resolved
-
-
-def read_prompts(run_dir: Path) -> dict:
-    """The run's prompts.json."""
-    return json.loads((run_dir / "prompts.json").read_text(encoding="utf-8"))

@@ -20,8 +20,8 @@ from torch.utils.data import DataLoader
 
 from medvlseg.data.cache import list_cases, load_config
 from medvlseg.errors import ConfigError
-from medvlseg.infer.predictor import resolve_device
-from medvlseg.infer.sliding import window_size
+from medvlseg.utils.device import resolve_device
+from medvlseg.models.sliding import window_size
 from medvlseg.models.serialization import save_model
 from medvlseg.train import distributed as dist_utils
 from medvlseg.train.checkpoint import load_training_state, save_training_state
@@ -29,8 +29,9 @@ from medvlseg.train.config import TrainConfig
 from medvlseg.train.logs import EpochLog, TensorBoardLog, require_tensorboard
 from medvlseg.train.losses import partial_label_loss
 from medvlseg.train.sampling import EpochSampler, PatchDataset
+from medvlseg.train.run_folder import class_list, write_run_files
+from medvlseg.train.setup import build_run_model, resolve_cache, training_cases
 from medvlseg.train.stream import StreamDataset, engine_config, is_stream, stream_cache
-from medvlseg.train.setup import build_run_model, class_list, resolve_cache, training_cases, write_run_files
 from medvlseg.train.validation import validate
 from medvlseg.utils.atomic import remove_stale_temps
 

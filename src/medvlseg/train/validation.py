@@ -9,9 +9,10 @@ import numpy as np
 import torch
 
 from medvlseg.data.cache import load_case
+from medvlseg.data.label_scheme import THREE
 from medvlseg.data.labels import to_three_class
 from medvlseg.eval.metrics import dice
-from medvlseg.infer.sliding import sliding_probabilities
+from medvlseg.models.sliding import sliding_probabilities
 from medvlseg.train.sampling import case_modality
 
 
@@ -43,7 +44,7 @@ def validate(model: torch.nn.Module, cache_dir: Path, names: Sequence[str], roi:
             masks = class_masks(probs, model.activation)
             label = np.asarray(case.label)
             annotated = case.annotated
-            if label_mode == "3class":
+            if label_mode == THREE.label_mode:
                 label, annotated = to_three_class(label), np.ones(2, dtype=bool)
             for c in range(k):
                 if annotated[c]:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from medvlseg.errors import CheckpointError
+from medvlseg.utils.tensor_files import read_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +50,6 @@ def map_universal_key(key: str) -> str | None:
         return ".".join(["?"] + parts)  # inside backbone but unknown: reported as unexpected
     return ".".join([LEVELS[parts[0]]] + [PARTS.get(p, p) for p in parts[1:]])
 
-
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a tensor dict from `.safetensors` or a torch checkpoint (weights_only; dict key `net` if present)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(path, "weights file not found")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            obj: object = load_file(str(path), device="cpu")
-        else:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any reader failure means an unusable file
-        raise CheckpointError(path, f"cannot read weights: {exc}") from exc
-    if isinstance(obj, dict) and "net" in obj:
-        obj = obj["net"]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(path, "not a state dict of tensors (expected a dict with key 'net')")
-    return obj
 
 
 def _adapt_first_conv(weight: torch.Tensor, target: torch.Tensor, path: Path) -> torch.Tensor:

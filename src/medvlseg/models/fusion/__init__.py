@@ -1,3 +1,4 @@
-"""Fusion modules: text (K, D) + image (B, D) → (B, K, D_fused), chosen by name; `out_dim` = D_fused."""
+"""Fusion modules: text (K, D) + image (B, D) → (B, K, D_fused), chosen by name; `out_dim` = D_fused.
 
-from medvlseg.models.fusion import add, concat, cross_attention  # noqa: F401  (registers the fusions)
+Each module registers its fusion; medvlseg.models.registry imports it on first use.
+"""

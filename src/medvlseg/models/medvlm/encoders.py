@@ -18,6 +18,7 @@ from torch import nn
 from medvlseg.errors import ConfigError, InputError
 from medvlseg.models.medvlm.options import ImageEncoderOptions, MedVLMOptions
 from medvlseg.models.medvlm.tuning import add_tuning, tuned_key
+from medvlseg.utils.tensor_files import read_safetensors
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +63,8 @@ def _vit(opts: ImageEncoderOptions, in_channels: int) -> nn.Module:
 def load_vit_weights(vit: nn.Module, path: str | Path) -> None:
     """Load a ViTModel state dict from a local .safetensors file; a 3-channel (RGB) patch embedding is summed
     over RGB into input channel 0 (a grey slice copied to RGB gives the same features), other channels zero."""
-    from safetensors.torch import load_file
-
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise InputError(path, "ViT weights file not found")
-    try:
-        state = load_file(str(path), device="cpu")
-    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for corrupt files
-        raise InputError(path, f"cannot read safetensors: {exc}") from exc
+    state = read_safetensors(path, "ViT weights file")[0]
     state = {k.removeprefix("vit."): v for k, v in state.items() if not k.startswith(("pooler.", "classifier."))}
     key = "embeddings.patch_embeddings.projection.weight"
     own = vit.state_dict()
@@ -140,7 +134,7 @@ def _text_backbone(spec: dict[str, Any]) -> tuple[nn.Module, Any, bool]:
     return BertModel(cfg, add_pooling_layer=False), tokenizer, False
 
 
-class TextEncoder(nn.Module):
+class TextTower(nn.Module):
     """Token ids (K, T) + mask → token features (K, T, hidden) of the frozen BERT-family model (+ LoRA)."""
 
     def __init__(self, opts: MedVLMOptions) -> None:

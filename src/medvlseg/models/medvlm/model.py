@@ -23,19 +23,20 @@ from medvlseg.errors import CheckpointError, ConfigError
 from medvlseg.models.config import ModelConfig
 from medvlseg.models.contract import ModelContract
 from medvlseg.models.medvlm.decoder import MaskDecoder
-from medvlseg.models.medvlm.encoders import ImageEncoder, TextEncoder, fingerprint
+from medvlseg.models.medvlm.encoders import ImageEncoder, TextTower, fingerprint
 from medvlseg.models.medvlm.mixer import FeatureMixer
-from medvlseg.models.medvlm.options import parse_options
+from medvlseg.models.medvlm.options import ARCHITECTURE, parse_options
 from medvlseg.models.medvlm.tuning import tuned_key
+from medvlseg.models.registry import ARCHITECTURES
 
 log = logging.getLogger(__name__)
 
 
 def default_prompts(k: int) -> list[str]:
     """Class names used as prompts when none are configured (5-class names for K = 4, 3-class for K = 2)."""
-    from medvlseg.text.prompts import CLASSES_3, CLASSES_5
+    from medvlseg.data.label_scheme import default_names
 
-    return list(CLASSES_5) if k == 4 else list(CLASSES_3) if k == 2 else [f"class {i + 1}" for i in range(k)]
+    return default_names(k)
 
 
 class MedVLM(ModelContract, nn.Module):
@@ -51,7 +52,7 @@ class MedVLM(ModelContract, nn.Module):
         self.size_divisor: int = opts.image.patch
         d, k = opts.mixer_dim, config.num_classes
         self.image_encoder = ImageEncoder(opts, config.in_channels)
-        self.text_encoder = TextEncoder(opts)
+        self.text_encoder = TextTower(opts)
         self.image_proj = nn.Linear(self.image_encoder.dim, d)
         self.text_proj = nn.Linear(self.text_encoder.dim, d)
         self.class_query = nn.Parameter(torch.zeros(k, d)) if opts.class_queries else None
@@ -165,6 +166,7 @@ def _after_load(module: MedVLM, incompatible: Any) -> None:
                                           "with (checksum mismatch)")
 
 
+@ARCHITECTURES.register(ARCHITECTURE)
 def build_medvlm(config: ModelConfig) -> MedVLM:
     """ARCHITECTURES constructor for `architecture: medvlm`."""
     model = MedVLM(config)
