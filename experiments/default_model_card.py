@@ -78,10 +78,11 @@ def metric_rows() -> list[str]:
     if thorax:
         p = thorax["presence"]
         ok = all(p[side][c] > 0 for side in ("left", "right") for c in ("artery", "vein"))
-        rows.append(f"| whole-thorax non-contrast 4 mm engine CT: voxels artery/vein in left lung "
-                    f"{p['left']['artery']}/{p['left']['vein']}, right lung {p['right']['artery']}/"
-                    f"{p['right']['vein']}; Dice {thorax['dice']['artery']:.3f} / {thorax['dice']['vein']:.3f} | "
-                    f"predicts, both classes in both lungs | {_verdict(ok)} | `{thorax['command']}` |")
+        rows.append(f"| whole-thorax non-contrast 4 mm engine CT ({'x'.join(map(str, thorax['shape']))} voxels): "
+                    f"artery/vein voxels in the left lung, right lung; Dice artery / vein | "
+                    f"{p['left']['artery']}/{p['left']['vein']}, {p['right']['artery']}/{p['right']['vein']}; "
+                    f"{thorax['dice']['artery']:.3f} / {thorax['dice']['vein']:.3f} | predicts, both classes in "
+                    f"both lungs | {_verdict(ok)} | `{thorax['command']}` |")
     speed = _load("speed")
     if speed:
         rows.append(f"| `predict --fast`, 512x512x300 CT, end to end | {speed['fast_total_s']:.1f} s (peak RSS "
@@ -100,6 +101,16 @@ def metric_rows() -> list[str]:
                     f"{g['artery']:+.1f} / {g['vein']:+.1f} Dice points | ≥ +10 | {_verdict(ok)} | "
                     f"`{ft['command']}` |")
     return rows
+
+
+def hardware_lines() -> list[str]:
+    """One line per measured result: its file, date and hardware."""
+    lines = []
+    for path in sorted(RESULTS.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        lines.append(f"- `docs/results/default_model/{path.name}` ({data.get('date', '?')}): {data.get('hardware', '?')}; "
+                     f"{data.get('note', '')}")
+    return lines
 
 
 def main() -> None:
@@ -148,6 +159,7 @@ def main() -> None:
         "Each figure comes from the command beside it, on 2 CPU cores (details, per-case rows and hardware: "
         "docs/results/default_model/*.json). Targets are those of issue 16.", "",
         "| figure | value | target | verdict | command |", "|---|---|---|---|---|", *metric_rows(), "",
+        "Hardware of each measurement:", "", *hardware_lines(), "",
         "## Known failure modes", "",
         "- Under-training: the CPU route ran far fewer steps than the recipe needs (see Training run); thin "
         "peripheral vessels are missed and artery/vein labels swap along stretches of a vessel.",
