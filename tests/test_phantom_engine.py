@@ -47,10 +47,14 @@ def test_every_vein_component_reaches_left_atrium(cases):
         assert 3 <= vein["ostia_components"] <= sum(case.meta["vein_ostia"]), vein
 
 
-def test_vein_rule_fails_without_an_atrium(cases):
+def test_rules_fail_on_broken_anatomy(cases):
     case = cases[0]
-    broken = type(case)(**{**vars(case), "tissue": np.where(case.tissue == T.LA, T.FAT, case.tissue).astype(np.uint8)})
-    assert rules.vein_rule(broken, min_voxels=10)["components_reaching_la"] == 0
+    no_la = type(case)(**{**vars(case), "tissue": np.where(case.tissue == T.LA, T.FAT, case.tissue).astype(np.uint8)})
+    assert rules.vein_rule(no_la, min_voxels=10)["components_reaching_la"] == 0
+    no_rv = type(case)(**{**vars(case), "tissue": np.where(case.tissue == T.RV, T.FAT, case.tissue).astype(np.uint8)})
+    assert rules.artery_rule(no_rv)["rv_touching_components"] == 0
+    swapped = type(case)(**{**vars(case), "label": np.where(case.label > 0, 3 - case.label, 0).astype(np.uint8)})
+    assert not rules.definition_rule(swapped)["artery_in_pa_tissue"]
 
 
 def test_arteries_nearer_to_bronchi_than_veins(cases):

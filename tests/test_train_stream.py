@@ -48,7 +48,7 @@ def test_train_cli_streams_and_writes_checkpoints(tmp_path: Path) -> None:
                  "--set", "stream.workers=0", "--set", "stream.n_val=1",
                  "--set", "stream.engine={max_voxels: 40000, max_points: 400}"])
     assert code == 0
-    for name in ("best.safetensors", "last.safetensors", "config.yaml", "phantom_val/dataset.json"):
+    for name in ("best.safetensors", "last.safetensors", "config.yaml", "cache/val_000/meta.json"):
         assert (run / name).is_file(), name
     assert "data: phantom:tiny" in (run / "config.yaml").read_text(encoding="utf-8")
     rows = list(csv.DictReader((run / "log.csv").open()))

@@ -7,7 +7,7 @@ case ⌊g / patches_per_case⌋: every case has its own seed (never the same cas
 patches, and every patch is a pure function of (seed, rank, g) — so a resumed run draws what the uninterrupted one
 would, whatever the number of workers. Workers generate ahead (`stream.lookahead` cases); time the trainer spends
 waiting for them is the data wait it logs per step. Validation uses a fixed seeded set of the same engine, written
-once to RUN/phantom_val and cached in RUN/cache like any manifest.
+once into RUN/cache in the cache layout (data/cache.py), so validation and the run folder work as for a manifest.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import torch
 from torch.utils.data import Dataset
 
 from medvlseg.data.preprocess import PreprocessConfig
-from medvlseg.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,21 @@ def case_seed(seed: int, rank: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, rank, index, 1515]).generate_state(1)[0])
 
 
-def make_training_case(config: Any, seed: int, preprocess: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
-    """One engine case → (channels (C, X, Y, Z) float32 as the cache holds them, 5-class label uint8)."""
+@dataclass
+class StreamCase:
+    """One preprocessed engine case: channels (C, X, Y, Z) float32, 5-class label and lung map on the run's grid."""
+
+    image: np.ndarray
+    label: np.ndarray
+    lung: np.ndarray
+    spacing: tuple[float, ...]
+    affine: np.ndarray
+    meta: dict
+
+
+def make_training_case(config: Any, seed: int, preprocess: PreprocessConfig) -> StreamCase:
+    """One engine case preprocessed like a cache case: window + tubularity on the run's grid; labels and lung map
+    from the engine itself (its own lung sides, so one-lung crops and random-contrast cases need no lung split)."""
     from medvlseg.data.phantom.synth import synth_case
     from medvlseg.data.preprocess import preprocess_image
     from medvlseg.data.resample import resize
@@ -80,8 +92,12 @@ def make_training_case(config: Any, seed: int, preprocess: PreprocessConfig) -> 
     case = synth_case(config, seed)
     volume = Volume.from_canonical(case.image, case.affine)
     prep = preprocess_image(volume, replace(preprocess, lung_split=False), where=f"phantom seed {seed}")
-    label = resize(case.label5(), prep.image.shape[1:], "nearest").astype(np.uint8)
-    return prep.image.astype(np.float32, copy=False), label
+    shape = prep.image.shape[1:]
+    meta = {k: case.meta[k] for k in ("seed", "phase", "fov", "anatomy_scale", "vein_ostia")}
+    return StreamCase(image=prep.image.astype(np.float32, copy=False),
+                      label=resize(case.label5(), shape, "nearest").astype(np.uint8),
+                      lung=resize(case.lung, shape, "nearest").astype(np.uint8),
+                      spacing=tuple(float(v) for v in prep.spacing), affine=np.asarray(prep.affine), meta=meta)
 
 
 def _init_worker() -> None:
@@ -100,7 +116,7 @@ class StreamDataset(Dataset):
         self.seed, self.rank = seed, rank
         # reuse PatchDataset's centre choice, crop, target and augmentation on in-memory cases
         self._patches = PatchDataset("<stream>", ["stream"], patch_size, pos_ratio, augment, label_mode, seed, rank)
-        self._cases: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cases: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # index → image, label, fg
         self._futures: dict[int, Future] = {}
         self._executor: ProcessPoolExecutor | None = None
 
@@ -121,10 +137,10 @@ class StreamDataset(Dataset):
         """(channels, 5-class label, flat foreground indices) of case `index`, waiting for it if needed."""
         if index not in self._cases:
             if index in self._futures:
-                image, label = self._futures.pop(index).result()
+                case = self._futures.pop(index).result()
             else:
-                image, label = make_training_case(self.engine, case_seed(self.seed, self.rank, index), self.preprocess)
-            self._cases[index] = (image, label, np.flatnonzero(label.ravel() > 0))
+                case = make_training_case(self.engine, case_seed(self.seed, self.rank, index), self.preprocess)
+            self._cases[index] = (case.image, case.label, np.flatnonzero(case.label.ravel() > 0))
         return self._cases[index]
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
@@ -146,33 +162,47 @@ class StreamDataset(Dataset):
             self._executor = None
 
 
-def write_validation_set(out_dir: Path, engine: Any, n_val: int, seed: int) -> Path:
-    """Write the fixed validation cases of the stream (seeded, independent of the training seeds); the manifest."""
-    from medvlseg.data.phantom.benchmark import write_benchmark
+def _save_npy(path: Path, array: np.ndarray) -> dict[str, Any]:
+    """Write one cache array atomically; its record (file, shape, dtype, bytes, sha256) for meta.json."""
+    from medvlseg.data.cache import file_sha256
+    from medvlseg.utils.atomic import atomic_path
 
-    config = replace(engine, n_train=0, n_val=n_val, n_test=0, n_train_full=0, preview=False)
-    return write_benchmark(out_dir, config, seed=int(np.random.SeedSequence([seed, 2020]).generate_state(1)[0]),
-                           name="stream-validation")
+    with atomic_path(path) as tmp:
+        np.save(tmp, np.ascontiguousarray(array))
+    return {"file": path.name, "shape": list(array.shape), "dtype": str(array.dtype),
+            "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+
+
+def write_validation_cache(cache: Path, engine: Any, n_val: int, seed: int, preprocess: PreprocessConfig) -> None:
+    """The stream's fixed validation cases (seeded, apart from the training seeds) as a cache (data/cache.py layout)."""
+    from types import SimpleNamespace
+
+    from medvlseg.data.cache import write_index
+    from medvlseg.utils.atomic import write_json
+
+    names = []
+    for i in range(n_val):
+        name = f"val_{i:03d}"
+        case_seed_i = int(np.random.SeedSequence([seed, 2020, i]).generate_state(1)[0])
+        fingerprint = f"stream:{case_seed_i}"
+        meta_path = cache / name / "meta.json"
+        if not (meta_path.is_file() and fingerprint in meta_path.read_text(encoding="utf-8")):
+            case = make_training_case(engine, case_seed_i, preprocess)
+            arrays = {key: _save_npy(cache / name / f"{key}.npy", getattr(case, key)) for key in ("image", "label", "lung")}
+            write_json(meta_path, {"case": name, "split": "validation", "fingerprint": fingerprint, "annotated": "both",
+                                   "annotated_flags": [True] * 4, "spacing": list(case.spacing),
+                                   "affine": case.affine.tolist(), "arrays": arrays, "case_meta": case.meta})
+        names.append(SimpleNamespace(name=name, split="validation", annotated="both"))
+    write_index(cache, preprocess, names, {})  # type: ignore[arg-type]
 
 
 def stream_cache(spec: str, stream: StreamConfig, preprocess: PreprocessConfig, run_dir: Path, seed: int,
                  build: bool) -> tuple[Path, list[str]]:
-    """RUN/cache holding the stream's validation cases (built on the main rank), and their names."""
-    from medvlseg.data.cache import build_cache, list_cases
+    """RUN/cache holding the stream's validation cases (written on the main rank), and their names."""
+    from medvlseg.data.cache import list_cases
 
     cache = run_dir / "cache"
     if build:
-        engine = engine_config(spec, stream)
-        manifest = run_dir / "phantom_val" / "dataset.json"
-        if stream.n_val and not manifest.is_file():
-            manifest = write_validation_set(run_dir / "phantom_val", engine, stream.n_val, seed)
-        if stream.n_val:
-            report = build_cache(manifest, cache, preprocess, workers=1, progress=False)
-            if report.failed:
-                raise ConfigError(f"stream validation cases failed to preprocess: {report.failed}")
-        else:
-            from medvlseg.data.cache import write_index
-
-            cache.mkdir(parents=True, exist_ok=True)
-            write_index(cache, preprocess, [], {})
+        cache.mkdir(parents=True, exist_ok=True)
+        write_validation_cache(cache, engine_config(spec, stream), stream.n_val, seed, preprocess)
     return cache, list_cases(cache, "validation")
