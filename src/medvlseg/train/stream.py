@@ -164,7 +164,7 @@ class StreamDataset(Dataset):
 
 def _save_npy(path: Path, array: np.ndarray) -> dict[str, Any]:
     """Write one cache array atomically; its record (file, shape, dtype, bytes, sha256) for meta.json."""
-    from medvlseg.data.cache import file_sha256
+    from medvlseg.utils.tensor_files import sha256_file as file_sha256
     from medvlseg.utils.atomic import atomic_path
 
     with atomic_path(path) as tmp:
