@@ -152,9 +152,13 @@ def main() -> None:
         f"launch(es) ({tr['train_time_h']} h in training steps); shipped checkpoint: `{tr['checkpoint']}`"
         + (f", best validation Dice {tr['best_val_dice']:.3f} at epoch {tr['best_val_epoch']}" if tr.get(
             "best_val_dice") is not None else "") + f"; commit {tr['commit'][:10]}.",
-        "- Launch / resume (across sessions): `.venv/bin/python experiments/default_model.py train` (resumes "
-        "`experiments/default_model/run/last` when present), `... status`, `... stop`, `... package`; run records "
-        "(config.yaml, log.csv, route.json) are tracked in experiments/default_model/run/.", "",
+        "- Launch / resume: `.venv/bin/python experiments/default_model.py train` (resumes "
+        "`experiments/default_model/run/last` when present, e.g. `train --epochs 40` to extend the schedule), "
+        "`... status`, `... stop`, `... package`; the run's records (config.yaml, log.csv, route.json, train.log) "
+        "are tracked in experiments/default_model/run/. Its `last` checkpoint (weights + AdamW moments, 23.7 MB) is "
+        "above the repository's ~20 MB limit for tracked checkpoints, so a later session continues from the shipped "
+        "weights with a fresh optimizer: `.venv/bin/python experiments/default_model.py train --run "
+        "experiments/default_model/run2 --init default` (then `package --run experiments/default_model/run2`).", "",
         "## Measured figures", "",
         "Each figure comes from the command beside it, on 2 CPU cores (details, per-case rows and hardware: "
         "docs/results/default_model/*.json). Targets are those of issue 16.", "",
