@@ -93,15 +93,18 @@ def predict_and_score(manifest: Path, out: Path, model: str | None = None) -> di
     pred = out / "pred"
     args = ["predict", "-i", str(manifest), "-o", str(pred), "--split", "test", "--fast", "--no-progress"]
     t0 = time.perf_counter()
-    if main(args + (["-m", model] if model else [])) != 0:
-        raise SystemExit(f"predict failed on {manifest}")
+    code = main(args + (["-m", model] if model else []))  # 1: some cases failed; they are scored as misses
     seconds = time.perf_counter() - t0
-    if main(["evaluate", "--pred", str(pred), "--manifest", str(manifest), "--split", "test", "--out",
-             str(out / "eval")]) != 0:
+    summary_path = pred / "predict_summary.json"
+    predict_failed = json.loads(summary_path.read_text(encoding="utf-8")).get("failed", {}) if code else {}
+    # exit 1 when predictions are missing (failed cases): they are scored as misses (Dice 0) and listed
+    main(["evaluate", "--pred", str(pred), "--manifest", str(manifest), "--split", "test", "--out", str(out / "eval")])
+    if not (out / "eval" / "summary.json").is_file():
         raise SystemExit(f"evaluate failed on {manifest}")
     summary = json.loads((out / "eval" / "summary.json").read_text(encoding="utf-8"))
     rows = list(csv.DictReader((out / "eval" / "metrics.csv").open(encoding="utf-8")))
-    return {"summary": summary["classes"], "rows": rows, "predict_s": seconds, "failed": summary["failed"]}
+    return {"summary": summary["classes"], "rows": rows, "predict_s": seconds, "failed": summary["failed"],
+            "predict_failed": predict_failed, "missing_scored_as_miss": summary.get("missing", [])}
 
 
 def _group_means(rows: list[dict], meta: dict[str, dict], key: str) -> dict:
@@ -229,7 +232,8 @@ def figures() -> None:
     means: dict[str, list[float]] = {}
     for r in res["rows"]:
         means.setdefault(r["case"], []).append(float(r["dice"]))
-    worst = sorted(means, key=lambda c: np.mean(means[c]))[:3]
+    predicted = [c for c in means if (WORK / "engine" / "pred" / f"{c}.nii.gz").is_file()]  # failed: no picture
+    worst = sorted(predicted, key=lambda c: np.mean(means[c]))[:3]
     cases = {c.name: c for c in Manifest.load(WORK / "engine_test" / "dataset.json").cases}
     fig_dir = SHIPPED_ROOT / "default" / "figures"
     for name in worst:
