@@ -103,6 +103,18 @@ def metric_rows() -> list[str]:
     return rows
 
 
+def failure_lines() -> list[str]:
+    """Measured failures: engine test cases predict could not process (scored as Dice 0 above)."""
+    eng = _load("engine_test") or {}
+    failed = eng.get("predict_failed") or {}
+    if not failed:
+        return []
+    return [f"- **predict fails** on {len(failed)} of {eng['n_cases']} engine test cases ({', '.join(sorted(failed))}: "
+            "one-lung fields of view and a lung-bases crop): the preprocessing's lung split finds one air region and "
+            "stops with an error (these cases count as Dice 0 in the table). Speed figures were measured while other "
+            "jobs and this session's own evaluations shared the 2 cores."]
+
+
 def hardware_lines() -> list[str]:
     """One line per measured result: its file, date and hardware."""
     lines = []
@@ -165,6 +177,7 @@ def main() -> None:
         "| figure | value | target | verdict | command |", "|---|---|---|---|---|", *metric_rows(), "",
         "Hardware of each measurement:", "", *hardware_lines(), "",
         "## Known failure modes", "",
+        *failure_lines(),
         "- Under-training: the CPU route ran far fewer steps than the recipe needs (see Training run); thin "
         "peripheral vessels are missed and artery/vein labels swap along stretches of a vessel.",
         "- Non-contrast CT: arteries and veins have the same HU, so the labels rest on shape and position alone; "
