@@ -57,7 +57,8 @@ def test_cli_outputs_and_missing_case(dataset: dict[str, Path], capsys: pytest.C
     assert "case_c" in capsys.readouterr().err
     with open(out / "metrics.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["case", "class", "dice", "jaccard", "nsd", "hd95", "asd", "cldice"]
+    assert list(rows[0]) == ["case", "class", "dice", "jaccard", "nsd", "hd95", "asd", "cldice", "av_accuracy",
+                             "components", "betti0_error", "skeleton_recall"]
     by = {(r["case"], r["class"]): r for r in rows}
     assert len(rows) == 6
     assert float(by["case_a", "vein"]["dice"]) == 1.0 and float(by["case_a", "vein"]["hd95"]) == 0.0

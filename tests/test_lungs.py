@@ -43,16 +43,19 @@ def test_left_lung_is_label_one_in_ras_and_lps_files(tmp_path: Path, codes: tupl
     assert left_x < right_x
 
 
-def test_single_lung_raises_clear_error() -> None:
+@pytest.mark.parametrize("kept", [1, 2])
+def test_single_lung_gets_its_side_from_anatomy(kept: int) -> None:
+    """One lung in a whole-body field of view: the mediastinum lies medial to it, so its side is known."""
     chest = synthetic_chest(seed=5)
     hu = chest.hu.copy()
-    hu[chest.lung == 2] = 40
-    with pytest.raises(LungSplitError, match="case_x"):
-        lung_map(hu, chest.spacing, where="case_x")
+    hu[(chest.lung > 0) & (chest.lung != kept)] = 40
+    side = lung_map(hu, chest.spacing, where="case_x")
+    assert set(np.unique(side)) == {0, kept}
+    assert _dice(side == kept, chest.lung == kept) > 0.9
 
 
 def test_no_air_raises_clear_error() -> None:
-    with pytest.raises(LungSplitError, match="no lung"):
+    with pytest.raises(LungSplitError, match="no lung in view"):
         lung_map(np.full((32, 32, 32), 40, dtype=np.int16), (2.0, 2.0, 2.0))
 
 

@@ -87,3 +87,23 @@ def test_softmax_marginal_loss_merges_unannotated_into_background() -> None:
     naive_a = partial_softmax_loss(logits, label, torch.ones(1, 4, dtype=torch.bool))
     naive_b = partial_softmax_loss(moved, label, torch.ones(1, 4, dtype=torch.bool))
     assert not torch.allclose(naive_a, naive_b, atol=1e-3)
+
+
+def test_skeleton_recall_loss_counts_only_the_centreline() -> None:
+    from medvlseg.train.skeleton_recall import skeleton_recall_loss, tubed_skeletons
+
+    label = torch.zeros(1, 16, 16, 16, dtype=torch.long)
+    label[0, 2:14, 5:10, 5:10] = 1  # a 5x5 rod along x: class 1
+    skel = tubed_skeletons(label, 2)
+    assert skel[0, 0].sum() > 0 and skel[0, 1].sum() == 0
+    assert skel[0, 0, :, 7, 7].sum() >= 10 and skel[0, 0, :, 5, 5].sum() == 0  # the centre line, not the rim
+    annotated = torch.ones(1, 2, dtype=torch.bool)
+    centre = torch.full((1, 2, 16, 16, 16), -20.0)
+    centre[0, 0][skel[0, 0] > 0] = 20.0  # predicting only the tubed centreline is a perfect recall
+    assert float(skeleton_recall_loss(centre, label, annotated, "sigmoid")) < 1e-3
+    rim = torch.full((1, 2, 16, 16, 16), -20.0)
+    rim[0, 0][(label[0] == 1) & (skel[0, 0] == 0)] = 20.0  # everything but the centreline: recall 0
+    assert float(skeleton_recall_loss(rim, label, annotated, "sigmoid")) > 0.99
+    logits = torch.zeros(1, 2, 16, 16, 16, requires_grad=True)
+    skeleton_recall_loss(logits, label, torch.tensor([[False, True]]), "sigmoid").backward()
+    assert logits.grad is not None and torch.count_nonzero(logits.grad) == 0  # unannotated class: no gradient

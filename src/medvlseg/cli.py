@@ -24,6 +24,7 @@ COMMANDS = (
     "evaluate",
     "export",
     "mesh",
+    "import_nnunet",
     "demo",
     "models",
 )
@@ -33,6 +34,8 @@ def _common_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     common.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    common.add_argument("--allow-outside-paths", action="store_true",
+                        help="let manifest image/label paths leave the manifest's folder (absolute or '..')")
     return common
 
 
@@ -67,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from medvlseg.io.manifest import allow_outside_paths
+
+    allow_outside_paths(bool(getattr(args, "allow_outside_paths", False)))  # per call, never left over
     try:
         code = args.func(args)
     except MedvlsegError as exc:

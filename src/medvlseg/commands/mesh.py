@@ -44,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     if not label.exists():
         raise InputError(label, "label map not found")
     out = Path(args.out) if args.out else label.parent
+    from medvlseg.commands.checks import check_mesh_formats
+
+    check_mesh_formats(mesh_formats(args.mesh_format))
     summaries = write_meshes(label, out, mesh_formats(args.mesh_format), args.mesh_smooth, args.mesh_faces,
                              args.mesh_coords)
     for s in summaries:

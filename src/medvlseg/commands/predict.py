@@ -5,8 +5,14 @@ Without -m the shipped default model is used (checksums verified, no text encode
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medvlseg.commands.mesh import add_mesh_flags
+
+if TYPE_CHECKING:
+    from medvlseg.infer.batch import BatchItem
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -18,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                     "folder of images or a manifest JSON (then OUTPUT is a folder).",
     )
     p.add_argument("-i", "--input", required=True, help="image file, DICOM folder, folder of images or manifest")
-    p.add_argument("-o", "--output", required=True, help="label map file (single input) or output folder")
+    p.add_argument("-o", "--output", required=True, help="label map file (single input; *.seg.nrrd writes a 3D Slicer segmentation) or output folder")
     p.add_argument("-m", "--model", default=None,
                    help="training run folder or shipped model name (default: the shipped `default` model; "
                         "`medvlseg models` lists them)")
@@ -45,14 +51,29 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                    help="drop connected components smaller than this (mm³, per class; 0 keeps all)")
     p.add_argument("--lung-margin-mm", type=float, default=10.0,
                    help="keep components touching the lungs dilated by this margin (mm; negative: off)")
+    p.add_argument("--refine", choices=("none", "topology"), default="none",
+                   help="topology: label whole vessel segments artery or vein from a vessel graph (trees stay "
+                        "one class per branch); none: the network's voxel-wise labels")
     p.add_argument("--split", default=None, help="manifest split to predict (default: all cases)")
-    p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha)")
+    p.add_argument("--ext", default=".nii.gz", help="output extension in folder mode (.nii.gz, .nrrd, .mha; .seg.nrrd: 3D Slicer segmentation "
+                        "with named, coloured segments)")
     p.add_argument("--engine", choices=("torch", "onnx"), default="torch",
                    help="onnx: run RUN_DIR/model.onnx (from `medvlseg export`) with onnxruntime on CPU")
     p.add_argument("--meshes", action="store_true", help="also write one surface mesh per class (<case>_meshes/)")
     add_mesh_flags(p)
     p.add_argument("--report", action="store_true", help="also write <case>_report.png (overlays + MIP)")
     p.add_argument("--dicom-seg", action="store_true", help="also write <case>_seg.dcm (DICOM series inputs)")
+    p.add_argument("--fill-nonfinite", action="store_true",
+                   help="replace NaN/infinite voxels by the image minimum (with a warning) instead of refusing")
+    p.add_argument("--allow-gaps", action="store_true",
+                   help="DICOM: interpolate across missing slices instead of refusing the series")
+    p.add_argument("--statistics", action="store_true",
+                   help="also write <case>_statistics.json (per class and lung side: volume ml, HU mean/median, "
+                        "surface mm², components, skeleton length mm, branch points; artery/vein volume ratio); "
+                        "folder mode adds statistics.csv")
+    p.add_argument("--html", action="store_true",
+                   help="also write <case>_view.html: an offline page (NiiVue) with the CT, the label overlay in three "
+                        "planes and the 3D vessel meshes")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -74,8 +95,12 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if args.engine == "onnx" and (args.prompt or args.tta or args.patch_size or args.box or args.point):
         raise InputError(where, "--engine onnx runs the exported fixed-window network: no --prompt, --tta, "
                                      "--patch-size, --box or --point")
+    from medvlseg.commands.checks import check_device, check_patch_size
     from medvlseg.infer.spatial_prompts import parse_box, parse_point
 
+    check_device(args.device)
+    if args.patch_size is not None:
+        check_patch_size(args.patch_size, "--patch-size", divisor=1, name="--patch-size", multiple=False)
     box = parse_box(args.box, args.input) if args.box else None
     points = tuple(parse_point(p, args.input) for p in args.point)
     if (box or points) and not is_single_input(args.input):
@@ -85,16 +110,21 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         sw_batch_size=args.sw_batch_size, tta=args.tta, fast=args.fast, device=args.device, min_component_mm3=args.min_component_mm3,
         lung_margin_mm=args.lung_margin_mm, probabilities=args.probabilities,
         prompts=tuple(t.strip() for t in args.prompt), patch_size=args.patch_size, box=box, points=points,
-        modality=args.modality,
+        modality=args.modality, refine=args.refine, fill_nonfinite=args.fill_nonfinite,
+        allow_gaps=args.allow_gaps,
     )
 
 
 def extras_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """CaseExtras (meshes, PNG report, DICOM-SEG) from parsed flags."""
+    from medvlseg.commands.checks import check_mesh_formats
     from medvlseg.commands.mesh import mesh_formats
     from medvlseg.infer.extras import CaseExtras
 
-    return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg,
+    if args.meshes:
+        check_mesh_formats(mesh_formats(args.mesh_format))
+    return CaseExtras(meshes=args.meshes, report=args.report, dicom_seg=args.dicom_seg, statistics=args.statistics,
+                      html=args.html,
                       mesh_formats=mesh_formats(args.mesh_format), mesh_faces=args.mesh_faces,
                       mesh_smooth=args.mesh_smooth, mesh_coords=args.mesh_coords)
 
@@ -106,6 +136,24 @@ def is_single_input(path: str) -> bool:
     from medvlseg.infer.batch import is_single
 
     return Path(path).exists() and is_single(Path(path))
+
+
+def check_outputs(args: argparse.Namespace, inp, out, single: bool) -> None:  # type: ignore[no-untyped-def]
+    """Before any work: the output is not the input, has a supported extension, can be written; --dicom-seg
+    applies to a single input only when it is a DICOM series."""
+    from medvlseg.commands.checks import check_dicom_seg_input
+    from medvlseg.errors import InputError
+    from medvlseg.io.checks import check_output_file, check_output_folder
+    from medvlseg.io.image import IMAGE_EXTS
+
+    if single:
+        check_output_file(inp, out, IMAGE_EXTS)
+        if args.dicom_seg:
+            check_dicom_seg_input(inp)
+        return
+    if args.ext not in IMAGE_EXTS:
+        raise InputError(out, f"--ext {args.ext!r} is not an image extension (use one of {', '.join(IMAGE_EXTS)})")
+    check_output_folder(inp, out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,11 +175,10 @@ def run(args: argparse.Namespace) -> int:
     extras = extras_from_args(args)
     after = extras if extras.any else None
     single = is_single(inp)
+    check_outputs(args, inp, out, single)
     if single and out.exists() and not args.overwrite:
         print(f"{out}: exists, skipped (use --overwrite)", file=sys.stderr)
         return 0
-    if single and out.is_dir():
-        raise InputError(out, "is a folder; give a label-map file name for a single input")
     items = collect_inputs(inp, args.split)
     from medvlseg.models.zoo import resolve_model
 
@@ -150,4 +197,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"medvlseg predict: skipped: {name}: {reason}", file=sys.stderr)
         for name, error in report.failed.items():
             print(f"medvlseg predict: error: {name}: {error}", file=sys.stderr)
+        if args.statistics:
+            print(f"{write_folder_statistics(out, items, args.ext)}: statistics of every predicted case")
     return 1 if report.failed else 0
+
+
+def write_folder_statistics(out: Path, items: Sequence[BatchItem], ext: str) -> Path:
+    """`OUT/statistics.csv` over the `<case>_statistics.json` files of the cases in `items` that have one."""
+    import json
+
+    from medvlseg.infer.batch import output_for
+    from medvlseg.infer.statistics import statistics_path, write_statistics_csv
+
+    found = [statistics_path(output_for(out, item, ext)) for item in items]
+    stats = [json.loads(p.read_text(encoding="utf-8")) for p in found if p.is_file()]
+    path = out / "statistics.csv"
+    write_statistics_csv(path, stats)
+    return path

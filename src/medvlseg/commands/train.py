@@ -99,6 +99,7 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def run(args: argparse.Namespace) -> int:
     """Train; prints the run folder and the best validation Dice."""
+    from medvlseg.commands.checks import check_train_config
     from medvlseg.train.trainer import Trainer
 
     from medvlseg.train.stream import is_stream
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     config = resolve_config(args)
     if is_stream(args.data):  # recorded in RUN/config.yaml, so --resume streams the same engine
         config = override(config, data=args.data)
+    check_train_config(config)
     trainer = Trainer(config, args.data, args.out, resume=args.resume, progress=args.progress,
                       preprocess_workers=args.preprocess_workers)
     result = trainer.fit(stop_after=args.stop_after)

@@ -1,13 +1,14 @@
-"""Classical lung segmentation and left/right split on canonical RAS+ CT arrays (HU).
+"""Classical lung segmentation and left/right split on canonical RAS+ CT arrays (HU), any field of view.
 
 Pipeline (all on a ~`work_mm` grid for speed, upsampled by nearest neighbour at the end):
 air = HU < threshold → cc3d components → drop pure-air (mean < -950 HU) components touching the side faces
 (outside the body; lungs cut by the field of view touch them too but are denser) → closing by `close_mm`
-and in-plane hole filling (vessels join the lungs) → opening by a ball of radius
-`airway_mm` (exact, via Euclidean distance transforms) removes the trachea and main bronchi → the two largest
-components, or, when the lungs touch, erosion (distance threshold) until two seeds appear, every lung voxel
-then joining its nearest seed (split along the anterior junction line) → in-plane hole filling. In canonical
-RAS+ arrays the patient's left lung is at LOW axis-0 indices: label 1 = left, 2 = right.
+and in-plane hole filling (vessels join the lungs) → opening by a ball of radius `airway_mm` (exact, via
+Euclidean distance transforms) removes the trachea and main bronchi → lung regions (`medvlseg.data.lung_sides`):
+two side-by-side components, or one region split at its anterior/posterior junction line (erosion to two
+seeds + watershed on the distance map), or one lung whose side comes from anatomy (the mediastinum is medial)
+and the image orientation; when no rule decides, the lung mask is returned without sides. In canonical RAS+
+arrays the patient's left lung is at LOW axis-0 indices: label 1 = left, 2 = right.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ import cc3d
 import numpy as np
 from scipy import ndimage
 
+from medvlseg.data.lung_sides import LEFT, RIGHT, LungResult, split_sides
+
 log = logging.getLogger(__name__)
 
-LEFT, RIGHT = 1, 2
-
-
 class LungSplitError(ValueError):
-    """No two lungs could be found in the image."""
+    """No lung is in view (or, for `lung_map`, its sides cannot be decided)."""
 
 
 def _stride(spacing: Sequence[float], work_mm: float) -> tuple[int, int, int]:
@@ -75,43 +75,6 @@ def _largest(labels: np.ndarray, k: int) -> list[tuple[int, int]]:
     return [(int(i), int(counts[i])) for i in order if counts[i] > 0]
 
 
-def _two_seeds(mask: np.ndarray, spacing: Sequence[float], min_ratio: float) -> np.ndarray | None:
-    """cc3d labels of two comparable lung seeds (others zeroed), eroding until they separate; None if never."""
-    depth = ndimage.distance_transform_edt(mask, sampling=spacing)
-    for radius in np.linspace(0.0, float(depth.max()), 25)[:-1]:
-        labels = cc3d.connected_components(depth > radius, connectivity=6)
-        top = _largest(labels, 2)
-        if len(top) == 2 and top[1][1] >= min_ratio * top[0][1]:
-            keep = np.zeros(labels.max() + 1, dtype=np.uint8)
-            keep[top[0][0]], keep[top[1][0]] = 1, 2
-            if radius > 0:
-                log.debug("lungs separated after eroding %.1f mm", radius)
-            return keep[labels]
-    return None
-
-
-def _assign_sides(mask: np.ndarray, seeds: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
-    """Label every mask voxel with its nearest seed, then map seeds to 1 = left (low axis 0), 2 = right."""
-    _, idx = ndimage.distance_transform_edt(seeds == 0, sampling=spacing, return_indices=True)
-    nearest = seeds[tuple(idx)]
-    nearest[~mask] = 0
-    x = np.arange(mask.shape[0], dtype=np.float64)[:, None, None]
-    mean_x = [float((x * (nearest == k)).sum() / max(1, (nearest == k).sum())) for k in (1, 2)]
-    if mean_x[0] > mean_x[1]:  # seed 1 is further right → swap
-        nearest = np.choose(nearest, [0, 2, 1]).astype(np.uint8)
-    return nearest.astype(np.uint8)
-
-
-def _check_side_by_side(side: np.ndarray, spacing: Sequence[float], where: str) -> None:
-    """Raise LungSplitError unless the two lungs' centroids lie apart mainly along the left-right axis."""
-    c = [np.argwhere(side == k).mean(axis=0) * np.asarray(spacing) for k in (LEFT, RIGHT)]
-    d = np.abs(c[1] - c[0])  # mm
-    if d[0] <= np.hypot(d[1], d[2]):
-        raise LungSplitError(f"{where}: the two largest air regions are not side by side (centroids "
-                             f"{d[0]:.0f} mm apart left-right, {np.hypot(d[1], d[2]):.0f} mm otherwise); "
-                             "is only one lung in the field of view?")
-
-
 def _fill_inplane(side: np.ndarray) -> np.ndarray:
     """Fill holes (vessels, nodules) of each lung within each axial slice."""
     out = np.zeros_like(side)
@@ -123,11 +86,31 @@ def _fill_inplane(side: np.ndarray) -> np.ndarray:
     return out
 
 
-def lung_map(hu: np.ndarray, spacing: Sequence[float], threshold: float = -400.0, airway_mm: float = 10.0,
-             close_mm: float = 4.0, work_mm: float = 2.0, min_ratio: float = 0.1, where: str = "image") -> np.ndarray:
-    """Lung map (uint8: 0 outside, 1 left, 2 right) of a canonical RAS+ CT in HU; spacing, radii in mm.
+def _thin_lungs(air: np.ndarray, opened: np.ndarray, hu: np.ndarray, spacing: Sequence[float],
+                min_ml: float = 10.0, outside_hu: float = -950.0) -> np.ndarray:
+    """Air components the opening removed whole (thin lung bases/apices): ≥ `min_ml` ml, mean ≥ `outside_hu` HU
+    (lung parenchyma, not gas), not touching the opened lungs (the trachea and bronchi do)."""
+    labels = cc3d.connected_components(air & ~opened, connectivity=6)
+    if labels.max() == 0:
+        return np.zeros_like(air)
+    flat = labels.ravel()
+    counts = np.bincount(flat)
+    means = np.bincount(flat, weights=np.asarray(hu, dtype=np.float64).ravel()) / np.maximum(counts, 1)
+    touching = np.unique(labels[_dilate(opened, max(spacing), spacing) & (labels > 0)])
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    keep = (counts * voxel_ml >= min_ml) & (means >= outside_hu)
+    keep[0] = False
+    keep[touching] = False
+    whole = keep[labels]
+    return whole
 
-    Raises LungSplitError (naming `where`) when no two lungs can be found.
+
+def lung_regions(hu: np.ndarray, spacing: Sequence[float], threshold: float = -400.0, airway_mm: float = 10.0,
+                 close_mm: float = 4.0, work_mm: float = 2.0, min_ratio: float = 0.1,
+                 where: str = "image") -> LungResult:
+    """Lung mask and sides (`LungResult`) of a canonical RAS+ CT in HU; spacing, radii in mm.
+
+    Raises LungSplitError (naming `where`) only when no lung is in view; undecidable sides give `sides=None`.
     """
     stride = _stride(spacing, work_mm)
     small = hu[::stride[0], ::stride[1], ::stride[2]]
@@ -135,23 +118,27 @@ def lung_map(hu: np.ndarray, spacing: Sequence[float], threshold: float = -400.0
     air = air_inside_body(small, threshold)
     air = _fill_inplane(_erode(_dilate(air, close_mm, sp), close_mm, sp).astype(np.uint8)) > 0  # vessels in
     lungs = _dilate(_erode(air, airway_mm, sp), airway_mm, sp) & air  # opening: trachea, bronchi go
+    lungs |= _thin_lungs(air, lungs, small, sp)
     if not lungs.any():
-        raise LungSplitError(f"{where}: no lung found (no air below {threshold:g} HU inside the body)")
-    labels = cc3d.connected_components(lungs, connectivity=6)
-    top = _largest(labels, 2)
-    if len(top) == 2 and top[1][1] >= min_ratio * top[0][1]:
-        seeds = np.zeros(labels.max() + 1, dtype=np.uint8)
-        seeds[top[0][0]], seeds[top[1][0]] = 1, 2
-        seeds = seeds[labels]
-        lungs = seeds > 0
-    else:  # one big component: the lungs touch (anterior/posterior junction line)
-        lungs = labels == top[0][0]
-        seeds = _two_seeds(lungs, sp, min_ratio)
-        if seeds is None:
-            raise LungSplitError(f"{where}: found one lung region but could not split it into left and right")
-    side = _fill_inplane(_assign_sides(lungs, seeds, sp))
-    _check_side_by_side(side, sp, where)
-    if stride == (1, 1, 1):
-        return side
-    idx = [np.minimum(np.rint(np.arange(n) / k).astype(np.intp), m - 1) for n, k, m in zip(hu.shape, stride, side.shape)]
-    return side[np.ix_(*idx)]
+        raise LungSplitError(f"{where}: no lung in view (no air below {threshold:g} HU inside the body)")
+    result = split_sides(lungs, small, sp, min_ratio)
+    mask = _fill_inplane(result.mask.astype(np.uint8)) > 0
+    sides = _fill_inplane(result.sides) if result.sides is not None else None
+    if stride != (1, 1, 1):
+        idx = [np.minimum(np.rint(np.arange(n) / k).astype(np.intp), m - 1)
+               for n, k, m in zip(hu.shape, stride, mask.shape)]
+        mask = mask[np.ix_(*idx)]
+        sides = sides[np.ix_(*idx)] if sides is not None else None
+    return LungResult(mask, sides, result.how)
+
+
+def lung_map(hu: np.ndarray, spacing: Sequence[float], threshold: float = -400.0, airway_mm: float = 10.0,
+             close_mm: float = 4.0, work_mm: float = 2.0, min_ratio: float = 0.1, where: str = "image") -> np.ndarray:
+    """Lung map (uint8: 0 outside, 1 left, 2 right) of a canonical RAS+ CT in HU; spacing, radii in mm.
+
+    Raises LungSplitError (naming `where`) when no lung is in view or its sides cannot be decided.
+    """
+    result = lung_regions(hu, spacing, threshold, airway_mm, close_mm, work_mm, min_ratio, where)
+    if result.sides is None:
+        raise LungSplitError(f"{where}: lung found but its side (left/right) cannot be decided: {result.how}")
+    return result.sides

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from medvlseg.data.labels import annotated_flags, to_five_class
-from medvlseg.data.lungs import LungSplitError, lung_map
+from medvlseg.data.lungs import LungSplitError, lung_regions
 from medvlseg.data.resample import inverse_resample, resized_affine, resized_spacing, resize, target_shape
 from medvlseg.data.tubularity import tubularity
 from medvlseg.data.window import window_hu
@@ -85,8 +85,18 @@ def _working_shape(shape: tuple[int, ...], spacing: tuple[float, ...], config: P
     return target_shape(shape, spacing, config.target_spacing)
 
 
-def preprocess_image(volume: Volume, config: PreprocessConfig, where: str = "image") -> PreprocessedImage:
-    """Channels, lung map and inverse info of a canonical volume (`.array` HU, `.affine`, `.spacing` mm)."""
+LUNG_SIDE_UNKNOWN = 3  # lung map value of lung voxels whose side could not be decided (predict only)
+
+
+def preprocess_image(volume: Volume, config: PreprocessConfig, where: str = "image", sides_required: bool = True,
+                     min_voxels: int = 2) -> PreprocessedImage:
+    """Channels, lung map and inverse info of a canonical volume (`.array` HU, `.affine`, `.spacing` mm).
+
+    `sides_required=False` (predict) accepts a lung whose side cannot be decided: its voxels get
+    LUNG_SIDE_UNKNOWN in the lung map, with a warning. `min_voxels`: fewest working-grid voxels per axis.
+    """
+    from medvlseg.io.checks import check_extent
+
     hu = np.asarray(volume.array)
     if hu.ndim != 3 or min(hu.shape) < 2:
         raise InputError(where, f"expected a 3-D image, got shape {hu.shape}")
@@ -94,6 +104,7 @@ def preprocess_image(volume: Volume, config: PreprocessConfig, where: str = "ima
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     shape = _working_shape(hu.shape, spacing, config)
+    check_extent(shape, min_voxels, where)
     hu_w = resize(hu.astype(np.float32, copy=False), shape, "linear")
     work_spacing = resized_spacing(hu.shape, spacing, shape)
     times["resample"] = time.perf_counter() - t0
@@ -107,19 +118,31 @@ def preprocess_image(volume: Volume, config: PreprocessConfig, where: str = "ima
                                    min_vox=config.pyramid_min_vox))
         times["tubularity"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    lung = np.zeros(shape, dtype=np.uint8)
-    if config.lung_split:
-        try:
-            lung = lung_map(hu_w, work_spacing, config.lung_threshold_hu, config.airway_radius_mm,
-                            work_mm=config.lung_work_mm, where=str(where))
-        except LungSplitError as exc:
-            raise InputError(where, f"lung split failed: {exc}") from exc
+    lung = _lungs(hu_w, work_spacing, config, str(where), sides_required) if config.lung_split else \
+        np.zeros(shape, dtype=np.uint8)
     times["lungs"] = time.perf_counter() - t0
     image = np.stack(channels)  # (C, X, Y, Z)
     affine = resized_affine(volume.affine, hu.shape, shape)
     source_affine = np.asarray(volume.affine, dtype=np.float64)
     return PreprocessedImage(image, lung, work_spacing, affine, tuple(hu.shape), spacing,  # type: ignore[arg-type]
                              source_affine, times)
+
+
+def _lungs(hu: np.ndarray, spacing: tuple[float, ...], config: PreprocessConfig, where: str,
+           sides_required: bool) -> np.ndarray:
+    """Lung map (0 / 1 left / 2 right / LUNG_SIDE_UNKNOWN) on the working grid; InputError when none is in view."""
+    try:
+        found = lung_regions(hu, spacing, config.lung_threshold_hu, config.airway_radius_mm,
+                             work_mm=config.lung_work_mm, where=where)
+    except LungSplitError as exc:
+        raise InputError(where, f"lung segmentation failed: {exc}") from exc
+    if found.sides is not None:
+        log.debug("%s: %s", where, found.how)
+        return found.sides
+    if sides_required:
+        raise InputError(where, f"the lung's side (left/right) cannot be decided: {found.how}")
+    log.warning("%s: lung side undecidable (%s); arteries and veins are predicted without sides", where, found.how)
+    return (found.mask * LUNG_SIDE_UNKNOWN).astype(np.uint8)
 
 
 def invert_to_source(array: np.ndarray, prep: PreprocessedImage, kind: str = "linear") -> np.ndarray:
@@ -138,8 +161,10 @@ def _midline_sides(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def preprocess_case(case: Case, config: PreprocessConfig) -> PreprocessedCase:
-    """Preprocess a manifest case: image + 5-class label (when the case has one)."""
-    volume = read_image(case.image)
+    """Preprocess a manifest case: image + 5-class label (when the case has one); non-finite voxels refused."""
+    from medvlseg.io.checks import checked_volume
+
+    volume = checked_volume(read_image(case.image), case.image)
     prep = preprocess_image(volume, config, where=str(case.image))
     try:
         flags = annotated_flags(case.annotated)

@@ -26,12 +26,15 @@ import numpy as np
 
 from medvlseg.data.label_scheme import FIVE, SCHEMES, THREE, label_scheme
 from medvlseg.errors import InputError
+from medvlseg.eval.cldice import cldice_from, topology_fractions
 from medvlseg.eval.metrics import METRICS, score_masks
 from medvlseg.eval.sides import LEFT, RIGHT, side_map
+from medvlseg.eval.topology import TOPOLOGY_METRICS, topology_scores
 
 log = logging.getLogger(__name__)
 
-CSV_COLUMNS = ("case", "class", *METRICS)
+EVAL_METRICS = (*METRICS, *TOPOLOGY_METRICS)
+CSV_COLUMNS = ("case", "class", *EVAL_METRICS)
 AFFINE_TOL_MM = 1e-3
 
 
@@ -153,7 +156,11 @@ def score_case(pred: np.ndarray, gt: np.ndarray, case: GtCase, spacing: Sequence
     pred, gt, labels = _prepare(pred, gt, case, spacing, classes)
     rows = []
     for label in labels:
-        scores = score_masks(pred == label, gt == label, spacing, tolerance_mm)
+        p, g = pred == label, gt == label
+        scores = score_masks(p, g, spacing, tolerance_mm, with_cldice=False)
+        tprec, tsens = topology_fractions(p, g)  # one skeleton per mask serves clDice and skeleton recall
+        scores["cldice"] = cldice_from(tprec, tsens)
+        scores.update(topology_scores(pred, gt, label, tsens))
         rows.append({"case": case.name, "class": label_scheme(classes).short_names[label - 1], **scores})
     return rows
 
@@ -181,7 +188,7 @@ def summarize(rows: Sequence[dict], classes: int = 3) -> dict:
         if not sel:
             continue
         per_metric = {}
-        for metric in METRICS:
+        for metric in EVAL_METRICS:
             vals = np.array([r[metric] for r in sel], dtype=np.float64)
             finite = vals[np.isfinite(vals)]
             per_metric[metric] = {
@@ -200,12 +207,12 @@ def _fmt(value: float) -> str:
 
 
 def rows_to_csv(rows: Sequence[dict]) -> str:
-    """CSV text with columns case, class, dice, jaccard, nsd, hd95 (mm), asd (mm), cldice."""
+    """CSV text: case, class, dice, jaccard, nsd, hd95 (mm), asd (mm), cldice, then the topology metrics."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in rows:
-        writer.writerow([r["case"], r["class"], *(_fmt(float(r[m])) for m in METRICS)])
+        writer.writerow([r["case"], r["class"], *(_fmt(float(r[m])) for m in EVAL_METRICS)])
     return buf.getvalue()
 
 

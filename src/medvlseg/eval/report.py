@@ -6,8 +6,14 @@ import math
 from collections.abc import Mapping, Sequence
 
 from medvlseg.eval.metrics import METRICS
+from medvlseg.eval.topology import TOPOLOGY_METRICS
 
 UNITS = {"hd95": " (mm)", "asd": " (mm)"}
+
+
+def _columns(first: Mapping) -> list[str]:
+    """The metrics present in a summary/row, in METRICS then TOPOLOGY_METRICS order."""
+    return [m for m in (*METRICS, *TOPOLOGY_METRICS) if m in first]
 
 
 def _cell(stats: Mapping) -> str:
@@ -23,10 +29,11 @@ def _cell(stats: Mapping) -> str:
 
 def summary_table(summary: Mapping[str, Mapping]) -> str:
     """Markdown table: one row per class, one column per metric (mean ± std over cases)."""
-    head = "| class | " + " | ".join(f"{m}{UNITS.get(m, '')}" for m in METRICS) + " |"
-    lines = [head, "|" + "---|" * (len(METRICS) + 1)]
+    metrics = _columns(next(iter(summary.values()), {}))
+    head = "| class | " + " | ".join(f"{m}{UNITS.get(m, '')}" for m in metrics) + " |"
+    lines = [head, "|" + "---|" * (len(metrics) + 1)]
     for name, per_metric in summary.items():
-        lines.append(f"| {name} | " + " | ".join(_cell(per_metric[m]) for m in METRICS) + " |")
+        lines.append(f"| {name} | " + " | ".join(_cell(per_metric[m]) for m in metrics) + " |")
     return "\n".join(lines)
 
 
@@ -37,9 +44,10 @@ def _num(value: float) -> str:
 
 def case_table(rows: Sequence[Mapping]) -> str:
     """Markdown table of every case and class with all metrics."""
-    lines = ["| case | class | " + " | ".join(METRICS) + " |", "|" + "---|" * (len(METRICS) + 2)]
+    metrics = _columns(rows[0] if rows else {})
+    lines = ["| case | class | " + " | ".join(metrics) + " |", "|" + "---|" * (len(metrics) + 2)]
     for r in rows:
-        lines.append(f"| {r['case']} | {r['class']} | " + " | ".join(_num(float(r[m])) for m in METRICS) + " |")
+        lines.append(f"| {r['case']} | {r['class']} | " + " | ".join(_num(float(r[m])) for m in metrics) + " |")
     return "\n".join(lines)
 
 

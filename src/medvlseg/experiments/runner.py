@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from medvlseg.experiments.budget import Budget
-from medvlseg.train.config import TrainConfig
+from medvlseg.train.config import LossConfig, TrainConfig
 from medvlseg.utils.atomic import write_json
 from medvlseg.utils.config import from_dict, override, to_dict
 
@@ -54,6 +54,8 @@ def arm_config(arm: Arm, budget: Budget, seed: int) -> TrainConfig:
 def run_key(cfg: TrainConfig, budget: Budget) -> str:
     """12-hex hash of what a run learns from: config (speed-only fields and seed excluded) + phantom preset."""
     data = {k: v for k, v in to_dict(cfg).items() if k not in _NOT_IN_KEY}
+    if data.get("loss") == to_dict(LossConfig()):  # runs from before the `loss` section keep their keys
+        del data["loss"]
     text = json.dumps({"config": data, "phantom": budget.phantom}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -37,6 +37,20 @@ def _segment(number: int, name: str):  # type: ignore[no-untyped-def]
         algorithm_identification=algorithm, tracking_uid=hd.UID(), tracking_id=name[:64], display_color=colour)
 
 
+# Type-2 attributes (present, may be empty) of the Patient and General Study modules that highdicom copies from
+# the source images; anonymised series often drop them (DICOM PS3.3 C.7.1.1, C.7.2.1).
+TYPE2_KEYWORDS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                  "ReferringPhysicianName", "StudyID", "AccessionNumber")
+
+
+def fill_type2(ds):  # type: ignore[no-untyped-def]
+    """The dataset with each missing type-2 attribute of TYPE2_KEYWORDS added empty, as the standard allows."""
+    for keyword in TYPE2_KEYWORDS:
+        if keyword not in ds:
+            setattr(ds, keyword, "")
+    return ds
+
+
 def write_dicom_seg(volume: Volume, labels: np.ndarray, names: Sequence[str], path: str | Path) -> Path:
     """Write a binary DICOM-SEG of canonical `labels` (values 1..N = names) referencing `volume`'s series."""
     import pydicom
@@ -49,7 +63,7 @@ def write_dicom_seg(volume: Volume, labels: np.ndarray, names: Sequence[str], pa
     source = volume.to_source(np.asarray(labels, dtype=np.uint8))  # (i, j, k) = (column, row, file)
     if source.shape[2] != len(files):
         raise InputError(volume.path, f"{len(files)} DICOM files but {source.shape[2]} slices in the volume")
-    datasets = [pydicom.dcmread(f) for f in files]
+    datasets = [fill_type2(pydicom.dcmread(f)) for f in files]
     frames = np.ascontiguousarray(source.transpose(2, 1, 0))  # (file, row, column)
     try:
         seg = _segmentation(datasets, frames, names)

@@ -1,5 +1,6 @@
 """Per-case extra outputs of predict, written before the label map (whose presence marks a case done):
-surface meshes (`--meshes`), a PNG report (`--report`) and a DICOM Segmentation (`--dicom-seg`)."""
+surface meshes (`--meshes`), a PNG report (`--report`), a DICOM Segmentation (`--dicom-seg`), per-structure
+statistics (`--statistics`) and an offline HTML viewer (`--html`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class CaseExtras:
     meshes: bool = False
     report: bool = False
     dicom_seg: bool = False
+    statistics: bool = False
+    html: bool = False
     mesh_formats: list[str] = field(default_factory=lambda: ["stl", "obj"])
     mesh_faces: int = 100_000
     mesh_smooth: int = 10
@@ -25,7 +28,14 @@ class CaseExtras:
     @property
     def any(self) -> bool:
         """True when at least one extra is asked for."""
-        return self.meshes or self.report or self.dicom_seg
+        return self.meshes or self.report or self.dicom_seg or self.statistics or self.html
+
+    def check(self, volume: Volume) -> None:
+        """Before any work: InputError when a requested extra cannot apply to this input (--dicom-seg on a file)."""
+        from medvlseg.errors import InputError
+
+        if self.dicom_seg and (volume.source.kind != "dicom" or volume.path is None):
+            raise InputError(volume.path or "input", "--dicom-seg needs a DICOM series folder as input")
 
     def __call__(self, volume: Volume, pred: Prediction, label_path: Path) -> None:
         """Write the requested extras of one predicted case beside `label_path`."""
@@ -48,6 +58,16 @@ class CaseExtras:
             from medvlseg.infer.dicom_seg import write_dicom_seg
 
             write_dicom_seg(volume, pred.labels, pred.names, label_path.parent / f"{stem}_seg.dcm")
+        if self.statistics:
+            from medvlseg.infer.statistics import statistics_path, write_statistics
+
+            write_statistics(statistics_path(label_path), pred.labels, volume.array, volume.spacing, pred.names,
+                             stem, str(volume.path or label_path))
+        if self.html:
+            from medvlseg.infer.viewer import viewer_path, write_viewer
+
+            write_viewer(viewer_path(label_path), volume.array, pred.labels, volume.affine, pred.names,
+                         f"{stem}: {', '.join(pred.names)}")
 
 
 def _artery_vein(pred: Prediction):  # type: ignore[no-untyped-def]

@@ -112,12 +112,12 @@ def write_meshes(label_path: str | Path, out_dir: str | Path, formats: Sequence[
     """One mesh per label value of a label-map file, plus `<stem>_meshes.json` (volume ml, area mm²)."""
     from medvlseg.infer.writers import sidecar_paths
     from medvlseg.io import read_image
+    from medvlseg.io.checks import check_label_map
 
     label_path = Path(label_path)
     volume = read_image(label_path)
     labels = np.asarray(volume.array)
-    if not np.issubdtype(labels.dtype, np.integer) and not np.all(labels == np.round(labels)):
-        raise InputError(label_path, "not a label map (non-integer values)")
+    check_label_map(labels, label_path)
     labels = labels.astype(np.int64)
     names = label_names(label_path, [int(v) for v in np.unique(labels) if v > 0])
     stem = sidecar_paths(label_path)["json"].name[: -len(".json")]

@@ -29,11 +29,13 @@ from medvlseg.data.label_scheme import FIVE, THREE, default_names
 from medvlseg.data.labels import to_three_class
 from medvlseg.data.preprocess import PreprocessConfig, preprocess_image
 from medvlseg.data.resample import resize_linear_slabs, resize_nearest
-from medvlseg.errors import CheckpointError, ConfigError, InputError
+from medvlseg.errors import CheckpointError, ConfigError, InputError, MedvlsegError
 from medvlseg.infer.onnx_net import OnnxNet
 from medvlseg.infer.postprocess import lung_region, merge_probabilities, postprocess_labels, threshold_labels
-from medvlseg.infer.writers import write_label_sidecars
+from medvlseg.infer.refine import av_evidence, refine_labels
+from medvlseg.infer.writers import write_label_map, write_label_sidecars
 from medvlseg.io import Volume, read_image, write_image
+from medvlseg.io.checks import check_patch_size
 from medvlseg.models.sliding import sliding_probabilities, window_size
 from medvlseg.train.config import TrainConfig
 from medvlseg.train.run_folder import read_run
@@ -64,6 +66,9 @@ class PredictOptions:
     box: tuple[float, ...] | None = None  # x0,y0,z0,x1,y1,z1 in input-file voxels (segevolution/segvol)
     points: tuple[tuple[float, float, float, int], ...] = ()  # (x, y, z, label 1/0) in input-file voxels
     modality: str | None = None  # input modality for modality-routed models (segevolution); None: "ct"
+    refine: str = "none"  # none | topology (whole vessel segments artery or vein, medvlseg.infer.refine)
+    fill_nonfinite: bool = False  # replace NaN/inf voxels by the image minimum (warning) instead of refusing
+    allow_gaps: bool = False  # interpolate missing DICOM slices instead of refusing the series
 
     def effective(self) -> PredictOptions:
         """Options with --fast applied (no TTA, overlap 0.25)."""
@@ -100,6 +105,10 @@ class Predictor:
         self.roi = window_size(edges, int(getattr(model, "size_divisor", 1)))
         self.text_embeddings = text_embeddings
         self.prompted = prompted or text_embeddings is not None  # outputs are free-text prompts, not the classes
+        if self.options.refine not in ("none", "topology"):
+            raise ConfigError("--refine", f"must be none or topology, got {self.options.refine!r}")
+        if self.options.refine == "topology" and (self.prompted or len(self.class_names) != FIVE.num_foreground):
+            raise ConfigError("--refine", "topology needs an artery/vein model (4 trained classes, no --prompt)")
         if self.options.modality is not None or self.options.box or self.options.points:
             from medvlseg.infer.prompted import check_prompt_support
 
@@ -113,8 +122,9 @@ class Predictor:
 
         run_dir, options = Path(run_dir), options or PredictOptions()
         run = read_run(run_dir)
-        stem = run.checkpoint(options.checkpoint)
-        patch: int | list[int] = run.config.patch_size
+        stem = run.checkpoint(options.checkpoint) if options.engine == "torch" else run_dir / "best"
+        patch: int | list[int] = check_patch_size(run.config.patch_size, run_dir / "config.yaml", divisor=1,
+                                                  multiple=False)
         if options.engine == "onnx":
             model: torch.nn.Module = OnnxNet(run_dir / "model.onnx")
             patch, k = list(model.window), int(model.meta["num_classes"])
@@ -160,9 +170,10 @@ class Predictor:
         return threshold_labels(fg, "sigmoid", self.options.threshold, dim).numpy(), fg.numpy()
 
     def decide(self, probs: np.ndarray, lung: np.ndarray | None, work_spacing: Sequence[float],
-               shape: Sequence[int], spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray | None]:
+               shape: Sequence[int], spacing: Sequence[float],
+               times: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Working-grid probabilities (K', ...) → labels (uint8) and, if asked, foreground probabilities on the
-        input grid (`shape` voxels of `spacing` mm), post-processed there.
+        input grid (`shape` voxels of `spacing` mm), post-processed there, then `--refine`d (seconds → `times`).
 
         The probabilities are resampled slab by slab (trilinear) and decided per slab, so memory holds one slab
         of resampled probabilities, not K' input-sized maps. Components are counted in mm³ on the input grid;
@@ -171,8 +182,11 @@ class Predictor:
         shape = tuple(int(n) for n in shape)
         labels = np.zeros(shape, dtype=np.uint8)
         fg_out: np.ndarray | None = None
+        evidence = np.empty(shape, dtype=np.float16) if self.options.refine != "none" else None  # artery − vein
         for rows, slab in resize_linear_slabs(probs, shape):  # slab (rows, K', Y, Z)
             labels[rows], fg = self.class_labels(slab, dim=1)
+            if evidence is not None:
+                evidence[rows] = av_evidence(fg, dim=1)
             if self.options.probabilities:
                 if fg_out is None:
                     fg_out = np.empty((fg.shape[1], *shape), dtype=np.float32)
@@ -180,13 +194,19 @@ class Predictor:
         region = lung_region(lung, work_spacing, self.options.lung_margin_mm)
         labels = postprocess_labels(labels, spacing, self.options.min_component_mm3,
                                     None if region is None else resize_nearest(region, shape))
+        if evidence is not None:
+            t0 = time.perf_counter()
+            labels = refine_labels(labels, evidence, spacing, five_class=self.options.classes == FIVE.classes)
+            if times is not None:
+                times["refine"] = time.perf_counter() - t0
         return labels, fg_out
 
     def predict_volume(self, volume: Volume, where: str = "image") -> Prediction:
         """Canonical volume (HU) → Prediction on the same canonical grid."""
         times: dict[str, float] = {}
         t0 = time.perf_counter()
-        prep = preprocess_image(volume, self.preprocess, where=where)
+        prep = preprocess_image(volume, self.preprocess, where=where, sides_required=False,
+                                min_voxels=int(getattr(self.model, "size_divisor", 2)))
         times["preprocess"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if self.options.box or self.options.points:  # SegVol zoom-out–zoom-in with box/point prompts
@@ -202,24 +222,34 @@ class Predictor:
         times["inference"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         labels, prob_out = self.decide(probs, prep.lung if self.preprocess.lung_split else None, prep.spacing,
-                                       prep.source_shape, volume.spacing)
-        times["decide"] = time.perf_counter() - t0  # resampling to the input grid, labels, post-processing
+                                       prep.source_shape, volume.spacing, times)
+        times["decide"] = time.perf_counter() - t0  # resampling to the input grid, labels, post-processing (+ refine)
         return Prediction(labels, self.output_names, prob_out, times)
 
     def predict_file(self, input_path: str | Path, output_path: str | Path,
                      after: Callable[[Volume, Prediction, Path], None] | None = None) -> Prediction:
         """Read an image file/DICOM folder, predict, write label map + side files (+ probabilities), then `after`."""
+        from medvlseg.io.checks import checked_volume
+
         input_path, output_path = Path(input_path), Path(output_path)
-        volume = read_image(input_path)
+        volume = read_image(input_path, allow_gaps=self.options.allow_gaps)
+        volume = checked_volume(volume, input_path, self.options.fill_nonfinite,
+                                ct=(self.options.modality or "ct") == "ct")
+        if after is not None and hasattr(after, "check"):  # extras that cannot apply fail before any work
+            after.check(volume)
         pred = self.predict_volume(volume, where=str(input_path))
         t0 = time.perf_counter()
         if pred.probabilities is not None:
             prob_path = probability_path(output_path)
             write_image(prob_path, np.moveaxis(pred.probabilities, 0, -1), like=volume, dtype=np.float32)
         write_label_sidecars(output_path, pred.names, {"source": str(input_path), "timings_s": pred.timings})
-        if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
-            after(volume, pred, output_path)
-        write_image(output_path, pred.labels, like=volume, dtype=np.uint8)
+        try:
+            if after is not None:  # extra outputs (meshes, report, DICOM-SEG) before the label map marks "done"
+                after(volume, pred, output_path)
+        except MedvlsegError as exc:  # a failed extra never loses the computed label map
+            write_label_map(output_path, pred.labels, volume, pred.names)
+            raise InputError(output_path, f"label map written, but an extra output failed: {exc}") from exc
+        write_label_map(output_path, pred.labels, volume, pred.names)
         pred.timings["write"] = time.perf_counter() - t0
         return pred
 

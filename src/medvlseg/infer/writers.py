@@ -1,4 +1,5 @@
-"""Label-map side files: JSON label names, 3D Slicer colour table (.ctbl), ITK-SNAP label description (.txt).
+"""Label maps and their side files: JSON label names, 3D Slicer colour table (.ctbl), ITK-SNAP label description
+(.txt); `write_label_map` writes `*.seg.nrrd` outputs as named, coloured 3D Slicer segmentations.
 
 Hand-written: the two text formats are tiny and no installed library writes them. Colours: arteries red,
 veins blue (left/right in two shades); free-text prompt labels get distinct colours from a fixed palette.
@@ -9,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
+from medvlseg.io import Volume, write_image
+from medvlseg.io.segnrrd import is_seg_nrrd, write_seg_nrrd
 from medvlseg.utils.atomic import write_json, write_text
 
 RGB = tuple[int, int, int]
@@ -39,7 +44,7 @@ def sidecar_paths(label_path: str | Path) -> dict[str, Path]:
     """Paths of the side files of a label map `<stem>.nii.gz`: `<stem>.json`, `<stem>.ctbl`, `<stem>.itksnap.txt`."""
     label_path = Path(label_path)
     name = label_path.name
-    for ext in (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd"):
+    for ext in (".nii.gz", ".nii", ".seg.nrrd", ".nrrd", ".nhdr", ".mha", ".mhd"):
         if name.endswith(ext):
             name = name[: -len(ext)]
             break
@@ -80,3 +85,11 @@ def write_label_sidecars(label_path: str | Path, names: Sequence[str], extra: di
     write_text(paths["ctbl"], slicer_ctbl(names))
     write_text(paths["itksnap"], itksnap_labels(names))
     return paths
+
+
+def write_label_map(path: str | Path, labels: np.ndarray, like: Volume, names: Sequence[str]) -> Path:
+    """Write a canonical label map in `like`'s geometry: a named, coloured Slicer segmentation for `*.seg.nrrd`."""
+    if is_seg_nrrd(path):
+        rows = label_table(names)[1:]
+        return write_seg_nrrd(path, labels, like.source, [(r["value"], r["name"], tuple(r["color"])) for r in rows])
+    return write_image(path, labels, like=like, dtype=np.uint8)

@@ -14,8 +14,9 @@ from medvlseg.errors import InputError
 log = logging.getLogger(__name__)
 
 
-def series_files(folder: str | Path) -> list[str]:
-    """File names of the largest DICOM series in `folder` (empty list if it holds none)."""
+def series_files(folder: str | Path, warn: bool = False) -> list[str]:
+    """File names of the largest DICOM series in `folder` (empty list if it holds none); `warn` logs when the
+    folder holds several series (only the reader does, so the warning appears once per read)."""
     import SimpleITK as sitk
 
     reader = sitk.ImageSeriesReader
@@ -25,7 +26,7 @@ def series_files(folder: str | Path) -> list[str]:
         files = list(reader.GetGDCMSeriesFileNames(str(folder), sid))
         if len(files) > len(best):
             best = files
-    if len(ids) > 1:
+    if warn and len(ids) > 1:
         log.warning("%s holds %d DICOM series; reading the largest (%d slices)", folder, len(ids), len(best))
     return best
 
@@ -35,22 +36,37 @@ def is_dicom_folder(folder: str | Path) -> bool:
     return Path(folder).is_dir() and bool(series_files(folder))
 
 
-def read_dicom_series(folder: str | Path) -> tuple[np.ndarray, tuple[float, ...], tuple[float, ...],
-                                                     tuple[float, ...]]:
-    """Read a DICOM series folder: array in ITK index order (i, j, k), LPS spacing mm, origin mm, direction."""
+def read_dicom_series(folder: str | Path, allow_gaps: bool = False) -> tuple[np.ndarray, tuple[float, ...],
+                                                                           tuple[float, ...], tuple[float, ...]]:
+    """Read a DICOM series folder: array in ITK index order (i, j, k), LPS spacing mm, origin mm, direction.
+
+    Slice positions are checked (`medvlseg.io.dicom_grid`): a gap is an error unless `allow_gaps`; a gantry
+    tilt is resampled onto an orthogonal grid with a warning.
+    """
+    from medvlseg.io.dicom_grid import check_and_regrid, slice_positions
+
     import SimpleITK as sitk
 
-    files = series_files(folder)
+    files = series_files(folder, warn=True)
     if not files:
         raise InputError(folder, "cannot read image: no DICOM series found in this folder")
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
+    reader.MetaDataDictionaryArrayUpdateOn()
+    shown = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # ITK's raw non-uniformity warning; dicom_grid explains it
     try:
         image = reader.Execute()
     except RuntimeError as exc:
         raise InputError(folder, f"cannot read image: {short_message(exc)}") from exc
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(shown)
     array = sitk.GetArrayFromImage(image).transpose(2, 1, 0)  # (k, j, i) → (i, j, k)
-    return array, image.GetSpacing(), image.GetOrigin(), image.GetDirection()
+    positions = slice_positions(reader, len(files)) if array.shape[2] == len(files) else None
+    if positions is None:
+        return array, image.GetSpacing(), image.GetOrigin(), image.GetDirection()
+    return check_and_regrid(array, image.GetSpacing(), image.GetOrigin(), image.GetDirection(), positions, files,
+                            folder, allow_gaps)
 
 
 def write_dicom_series(folder: str | Path, array: np.ndarray, spacing: Sequence[float], origin: Sequence[float],

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from medvlseg.errors import InputError
+from medvlseg.io.checks import check_affine, warn_missing_orientation
 from medvlseg.io.dicom import is_dicom_folder, read_dicom_series, short_message
 from medvlseg.io.geometry import (SourceGeometry, affine_to_itk, canonicalize, itk_to_affine,
                                   source_from_canonical, spacing_of, to_source)
@@ -23,7 +24,7 @@ from medvlseg.utils.atomic import atomic_path
 log = logging.getLogger(__name__)
 
 NIFTI_EXTS = (".nii.gz", ".nii")
-ITK_EXTS = (".nrrd", ".nhdr", ".mha", ".mhd")
+ITK_EXTS = (".seg.nrrd", ".nrrd", ".nhdr", ".mha", ".mhd")  # .seg.nrrd: 3D Slicer segmentation (io.segnrrd)
 IMAGE_EXTS = NIFTI_EXTS + ITK_EXTS
 
 
@@ -101,13 +102,14 @@ def find_images(folder: str | Path) -> list[Path]:
     return found
 
 
-def read_image(path: str | Path, require_3d: bool = True) -> Volume:
-    """Read a NIfTI/NRRD/MHA/MHD file or DICOM series folder as a canonical RAS+ `Volume` (values as stored)."""
+def read_image(path: str | Path, require_3d: bool = True, allow_gaps: bool = False) -> Volume:
+    """Read a NIfTI/NRRD/MHA/MHD file or DICOM series folder as a canonical RAS+ `Volume` (values as stored);
+    `allow_gaps` interpolates missing DICOM slices instead of refusing the series."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
     if path.is_dir():
-        array, spacing, origin, direction = read_dicom_series(path)
+        array, spacing, origin, direction = read_dicom_series(path, allow_gaps)
         affine, kind, codes = itk_to_affine(spacing, origin, direction), "dicom", (1, 1)
     elif image_ext(path) in NIFTI_EXTS:
         array, affine, codes = _read_nifti(path)
@@ -122,6 +124,9 @@ def read_image(path: str | Path, require_3d: bool = True) -> Volume:
         array = array[..., 0]
     if array.ndim < 3 or (require_3d and array.ndim != 3):
         raise InputError(path, f"expected a 3-D image, got shape {tuple(array.shape)}")
+    check_affine(affine, path)
+    if kind == "nifti":
+        warn_missing_orientation(*codes, path)
     canon, canon_affine, source = canonicalize(array, affine, kind, *codes)
     return Volume(canon, canon_affine, source, path)
 
@@ -222,6 +227,11 @@ def write_image(path: str | Path, array: np.ndarray, like: Volume | None = None,
         source = Volume.from_canonical(array, affine, orientation).source
     else:
         raise ValueError("write_image needs `like` (a Volume) or `affine` (canonical voxel→RAS mm)")
+    if ext == ".seg.nrrd":  # a Slicer segmentation: generic segment names (infer.writers passes class names)
+        from medvlseg.io.segnrrd import write_seg_nrrd
+
+        values = [int(v) for v in np.unique(array) if v > 0]
+        return write_seg_nrrd(path, array, source, [(v, f"label {v}", (128, 128, 128)) for v in values])
     data = to_source(np.asarray(array), source).astype(_output_dtype(array, dtype), copy=False)
     if ext in (".nhdr", ".mhd"):
         _write_detached(path, data, source.affine)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from medvlseg.errors import InputError
+from medvlseg.io.checks import check_case_name
 from medvlseg.utils.atomic import write_json
 
 SPLITS = ("training", "validation", "test")
@@ -170,6 +171,29 @@ def _parse_case(entry: Any, split: str, index: int, root: Path, path: Path) -> C
         from medvlseg.io.image import case_name
 
         name = case_name(image)
-    if not isinstance(name, str) or not name or "/" in name:
-        raise InputError(path, f"{where}: 'case' must be a non-empty name without '/', got {name!r}")
+    if not isinstance(name, str):
+        raise InputError(path, f"{where}: 'case' must be a string, got {name!r}")
+    check_case_name(name, f"{path}: {where}")
+    for key, rel in (("image", image), ("label", label)):
+        if rel is not None and not (_OUTSIDE_ALLOWED or inside(root, rel)):
+            raise InputError(path, f"{where}: '{key}' path {rel!r} leaves the dataset folder (absolute or '..'); "
+                                   "pass --allow-outside-paths if that is intended")
     return Case(name, split, root / image, root / label if label else None, annotated, dict(meta))
+
+
+_OUTSIDE_ALLOWED = False  # set once by the CLI flag --allow-outside-paths (`allow_outside_paths`)
+
+
+def allow_outside_paths(allowed: bool) -> None:
+    """Let manifest image/label paths point outside the manifest's folder (the CLI's --allow-outside-paths)."""
+    global _OUTSIDE_ALLOWED
+    _OUTSIDE_ALLOWED = bool(allowed)
+
+
+def inside(root: Path, rel: str) -> bool:
+    """True when the manifest path `rel` stays inside `root` lexically (relative, no climbing out with '..')."""
+    if Path(rel).is_absolute():
+        return False
+    base = os.path.normpath(str(root.absolute()))
+    full = os.path.normpath(os.path.join(base, rel))
+    return full == base or full.startswith(base.rstrip(os.sep) + os.sep)

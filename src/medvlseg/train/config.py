@@ -46,6 +46,18 @@ class AugmentConfig:
 
 
 @dataclass
+class LossConfig:
+    """Extra loss terms added to the partial-label ½(Dice + CE) loss (weights, 0 = off)."""
+
+    skeleton_recall: float = 0.0  # weight of the Skeleton Recall loss (Kirchhoff et al., ECCV 2024)
+
+    def __post_init__(self) -> None:
+        """Reject negative weights (ValueError → ConfigError in from_dict)."""
+        if self.skeleton_recall < 0:
+            raise ValueError(f"loss.skeleton_recall must be ≥ 0, got {self.skeleton_recall}")
+
+
+@dataclass
 class TrainConfig:
     """A training run: model preset, data, optimisation, validation (voxels, epochs, seconds)."""
 
@@ -68,6 +80,7 @@ class TrainConfig:
     warmup_epochs: float = 2.0  # linear warm-up, then cosine decay to 0
     pos_ratio: float = 0.67  # fraction of patches centred on an annotated vessel voxel
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     val_every: int = 1  # epochs between validations (0: never; best = last)
     val_overlap: float = 0.25  # sliding-window overlap of validation
     seed: int = 0

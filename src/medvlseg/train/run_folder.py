@@ -43,11 +43,18 @@ class RunFolder:
         return self.path / EMBEDDINGS_FILE
 
     def checkpoint(self, stem: str = "best") -> Path:
-        """Checkpoint stem `RUN/<stem>`, or `RUN/last` when `<stem>` was never written (no validation)."""
+        """Checkpoint stem `RUN/<stem>`; a missing `best` (no validation ran) falls back to `RUN/last` with a
+        warning; any other missing stem is a CheckpointError listing the available ones."""
         path = self.path / stem
-        if not path.with_suffix(".json").is_file() and (self.path / "last.json").is_file():
+        if path.with_suffix(".json").is_file():
+            return path
+        if stem == "best" and (self.path / "last.json").is_file():
+            log.warning("%s: no best checkpoint (training stopped before its first validation?): using last",
+                        self.path)
             return self.path / "last"
-        return path
+        found = sorted(p.stem for p in self.path.glob("*.json") if p.with_suffix(".safetensors").is_file())
+        raise CheckpointError(path.with_suffix(".json"), f"checkpoint {stem!r} not found in the run folder "
+                                                         f"(available: {', '.join(found) or 'none'})")
 
 
 def class_list(config: TrainConfig) -> list[str]:

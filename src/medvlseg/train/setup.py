@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 CACHE_SUBDIR = "cache"
 
 
-def resolve_cache(data: Path, config: TrainConfig, run_dir: Path, build: bool, workers: int = 1) -> Path:
+def resolve_cache(data: Path, config: TrainConfig, run_dir: Path, build: bool, workers: int = 1,
+                  progress: bool = True) -> Path:
     """A cache folder as given, or the manifest's cache in `RUN/cache` (built/updated when `build`)."""
     if data.is_dir():
         if not (data / "cache.json").is_file():
@@ -32,7 +33,7 @@ def resolve_cache(data: Path, config: TrainConfig, run_dir: Path, build: bool, w
         raise InputError(data, "training data not found")
     cache = run_dir / CACHE_SUBDIR
     if build:
-        report = build_cache(data, cache, config.preprocess, workers=workers)
+        report = build_cache(data, cache, config.preprocess, workers=workers, progress=progress)
         for name, err in report.failed.items():
             log.error("preprocess %s failed, left out of training: %s", name, err)
     return cache

@@ -164,13 +164,13 @@ class StreamDataset(Dataset):
 
 def _save_npy(path: Path, array: np.ndarray) -> dict[str, Any]:
     """Write one cache array atomically; its record (file, shape, dtype, bytes, sha256) for meta.json."""
-    from medvlseg.utils.tensor_files import sha256_file as file_sha256
     from medvlseg.utils.atomic import atomic_path
+    from medvlseg.utils.tensor_files import sha256_file
 
     with atomic_path(path) as tmp:
         np.save(tmp, np.ascontiguousarray(array))
     return {"file": path.name, "shape": list(array.shape), "dtype": str(array.dtype),
-            "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+            "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def write_validation_cache(cache: Path, engine: Any, n_val: int, seed: int, preprocess: PreprocessConfig) -> None:

@@ -27,7 +27,9 @@ from medvlseg.train import distributed as dist_utils
 from medvlseg.train.checkpoint import load_training_state, save_training_state
 from medvlseg.train.config import TrainConfig
 from medvlseg.train.logs import EpochLog, TensorBoardLog, require_tensorboard
+from medvlseg.train.guards import check_loss, check_weights
 from medvlseg.train.losses import partial_label_loss
+from medvlseg.train.skeleton_recall import skeleton_recall_loss
 from medvlseg.train.sampling import EpochSampler, PatchDataset
 from medvlseg.train.run_folder import class_list, write_run_files
 from medvlseg.train.setup import build_run_model, resolve_cache, training_cases
@@ -100,7 +102,7 @@ class Trainer:
                                          build=self.info.is_main)
         else:
             self.cache = resolve_cache(self.data, cfg, self.run_dir, build=self.info.is_main,
-                                       workers=self.preprocess_workers)
+                                       workers=self.preprocess_workers, progress=self.progress)
         dist_utils.barrier(self.info)
         if self.stream:
             self.train_names, self.val_names = [], list_cases(self.cache, "validation")
@@ -175,6 +177,10 @@ class Trainer:
         with ctx:
             logits = self.net(image, **kwargs)
         loss = partial_label_loss(logits.float(), label, annotated, self.model.activation)
+        if self.config.loss.skeleton_recall > 0:
+            loss = loss + self.config.loss.skeleton_recall * skeleton_recall_loss(logits.float(), label, annotated,
+                                                                                  self.model.activation)
+        check_loss(float(loss.detach()), step, self.run_dir)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -237,6 +243,7 @@ class Trainer:
         try:
             for epoch in range(first, last):
                 row = self._epoch(epoch)
+                check_weights(self.model, epoch, self.run_dir)
                 if self.info.is_main:
                     self._validate(epoch, row)
                     self.state["epoch"] = epoch

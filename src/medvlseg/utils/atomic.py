@@ -27,10 +27,18 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600; a finished file gets the usual 0666 & ~umask
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def file_mode() -> int:
+    """Permission bits of a newly created file under the current umask (0o666 & ~umask)."""
+    mask = os.umask(0o022)  # the only portable way to read the umask is to set it and restore it
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_text(path: str | Path, text: str) -> None:

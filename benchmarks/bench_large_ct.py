@@ -1,0 +1,101 @@
+"""Peak memory of `predict --fast` on large CTs (512x512x800, 1024x1024x600) against a 256x256x200 baseline in the
+same run, each in its own spawned process (peak RSS is that process's own, read + checks + predict + write).
+
+One command: `.venv/bin/python benchmarks/bench_large_ct.py [--model RUN_DIR] [--sizes 512,512,800 ...]`.
+Without --model a light LACAF run is trained for 3 steps on tiny phantoms preprocessed at 2.5 mm (the demo
+model's grid; weights do not change memory). The CTs are synthetic chests (body, two lungs, noise; int16 HU,
+uncompressed NIfTI) written slice by slice so the generator itself stays small. Issue 18: a 24 GB machine must not
+kill these runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+SIZES = {"256x256x200": ((256, 256, 200), (1.4, 1.4, 1.5)), "512x512x800": ((512, 512, 800), (0.7, 0.7, 0.4)),
+         "1024x1024x600": ((1024, 1024, 600), (0.35, 0.35, 0.5))}
+
+
+def synth_ct(path: Path, shape: tuple[int, int, int], spacing: tuple[float, float, float]) -> Path:
+    """A chest-like int16 CT (HU): air, elliptic body (40 HU), two lung ellipsoids (-850 HU), noise σ 20 HU."""
+    import nibabel as nib
+    import numpy as np
+
+    nx, ny, nz = shape
+    rng = np.random.default_rng(0)
+    data = np.full(shape, -1000, dtype=np.int16)
+    x = (np.arange(nx)[:, None] - nx / 2) / (0.45 * nx)
+    y = (np.arange(ny)[None, :] - ny / 2) / (0.38 * ny)
+    body = x ** 2 + y ** 2 <= 1
+    for k in range(nz):
+        t = (k - 0.5 * nz) / (0.45 * nz)
+        sl = np.where(body, 40, -1000).astype(np.int16)
+        if abs(t) < 1:
+            for cx in (-0.45, 0.45):
+                lung = ((x - cx) / 0.35) ** 2 + (y / 0.7) ** 2 + t ** 2 <= 1
+                sl[lung] = -850
+        data[:, :, k] = sl + rng.normal(0, 20, (nx, ny)).astype(np.int16)
+    nib.save(nib.Nifti1Image(data, np.diag([*spacing, 1.0])), str(path))
+    return path
+
+
+def _child(run: str, ct: str, out: str, q) -> None:  # noqa: ANN001
+    """Spawned: the CLI's predict --fast on one CT; reports wall time and this process's peak RSS."""
+    from medvlseg.cli import main
+
+    t0 = time.perf_counter()
+    code = main(["predict", "-i", ct, "-o", out, "-m", run, "--fast", "--no-progress"])
+    q.put({"code": code, "seconds": time.perf_counter() - t0,
+           "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2})
+
+
+def _make_run(tmp: Path) -> Path:
+    """A light LACAF run (3 steps) on tiny phantoms preprocessed at 2.5 mm."""
+    from medvlseg.data.cache import build_cache
+    from medvlseg.data.phantom.benchmark import write_benchmark
+    from medvlseg.data.preprocess import PreprocessConfig
+    from medvlseg.train.config import TrainConfig
+    from medvlseg.train.trainer import Trainer
+
+    manifest = write_benchmark(tmp / "ph", "tiny", seed=0)
+    build_cache(manifest, tmp / "cache", PreprocessConfig(target_spacing=(2.5,) * 3), progress=False)
+    cfg = TrainConfig(preset="lacaf", light=True, patch_size=48, batch_size=1, epochs=1, steps_per_epoch=3,
+                      num_workers=0, val_every=0, device="cpu")
+    Trainer(cfg, tmp / "cache", tmp / "run", progress=False).fit()
+    return tmp / "run"
+
+
+def main() -> None:
+    """Baseline first, then each large size; prints time, peak RSS and the ratio to the baseline."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None, help="run folder (default: a light LACAF trained here for 3 steps)")
+    ap.add_argument("--sizes", nargs="*", default=list(SIZES), help=f"names from {list(SIZES)}")
+    args = ap.parse_args()
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        run = Path(args.model) if args.model else _make_run(tmp)
+        base = None
+        for name in ["256x256x200", *[s for s in args.sizes if s != "256x256x200"]]:
+            shape, spacing = SIZES[name]
+            ct = synth_ct(tmp / f"{name}.nii", shape, spacing)
+            q = ctx.Queue()
+            p = ctx.Process(target=_child, args=(str(run), str(ct), str(tmp / f"{name}_pred.nii.gz"), q))
+            p.start()
+            r = q.get()
+            p.join()
+            base = base or r["rss_gb"]
+            voxels = shape[0] * shape[1] * shape[2] / 1e6
+            print(f"{name} ({voxels:.0f} M voxels, {spacing} mm, int16 {voxels * 2 / 1024:.2f} GiB): exit "
+                  f"{r['code']}, {r['seconds']:.0f} s, peak RSS {r['rss_gb']:.2f} GiB ({r['rss_gb'] / base:.2f}x the "
+                  "256x256x200 baseline)", flush=True)
+            ct.unlink()
+
+
+if __name__ == "__main__":
+    main()
