@@ -174,6 +174,8 @@ def main() -> None:
                     help="--fast engines to time (default: the CPU default first, then the others)")
     ap.add_argument("--no-default-mode", action="store_true", help="skip the default (non --fast) mode")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fast-only", action="store_true", help="time --fast only (the shipped model's speed target)")
+    ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = ap.parse_args()
     import nibabel as nib
     import numpy as np
@@ -196,8 +198,9 @@ def main() -> None:
         print(f"CT {tuple(args.shape)} at {args.ct_spacing} mm; run {run}; {args.threads} threads; "
               f"load average {os.getloadavg()[0]:.1f}")
         ctx = mp.get_context("spawn")
-        runs = [(True, e) for e in engines] + ([] if args.no_default_mode else [(False, engines[0])])
-        ratios = {}
+        no_default = args.no_default_mode or args.fast_only
+        runs = [(True, e) for e in engines] + ([] if no_default else [(False, engines[0])])
+        ratios, results = {}, {}
         for fast, engine in runs:
             q = ctx.Queue()
             p = ctx.Process(target=_child, args=(str(run), str(ct), str(tmp / f"out_{fast}_{engine}.nii.gz"), fast,
@@ -206,7 +209,18 @@ def main() -> None:
             r = q.get()
             p.join()
             ratios[(fast, engine)] = _report(f"{'--fast ' if fast else 'default'} {engine}", r)
-        if not args.no_default_mode:
+            results[f"{'fast' if fast else 'default'}_{engine}"] = {**r, "floor_ratio": ratios[(fast, engine)]}
+        if args.json:
+            import json
+            import sys
+
+            fast0 = results[f"fast_{engines[0]}"]
+            out = {"command": "python " + " ".join(sys.argv), "ct_shape": list(args.shape),
+                   "ct_spacing_mm": args.ct_spacing, "threads": args.threads, "modes": results,
+                   "fast_total_s": fast0["total"], "fast_rss_gb": max(fast0["rss"].values())}
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(out, indent=2, default=list), encoding="utf-8")
+        if not no_default:
             print(f"default-mode floor_ratio {ratios[(False, engines[0])]:.2f} ({engines[0]})")
         print(f"load average {os.getloadavg()[0]:.1f}")
         print(f"floor_ratio {ratios[(True, engines[0])]:.2f}")

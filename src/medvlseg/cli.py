@@ -26,6 +26,7 @@ COMMANDS = (
     "mesh",
     "import_nnunet",
     "demo",
+    "models",
 )
 
 

@@ -1,4 +1,6 @@
-"""`medvlseg predict -i INPUT -o OUTPUT -m RUN_DIR`: CT in, label map out in exactly the input's geometry."""
+"""`medvlseg predict -i INPUT -o OUTPUT [-m RUN_DIR|MODEL]`: CT in, label map out in the input's exact geometry.
+
+Without -m the shipped default model is used (checksums verified, no text encoder loaded)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     )
     p.add_argument("-i", "--input", required=True, help="image file, DICOM folder, folder of images or manifest")
     p.add_argument("-o", "--output", required=True, help="label map file (single input; *.seg.nrrd writes a 3D Slicer segmentation) or output folder")
-    p.add_argument("-m", "--model", required=True, help="training run folder")
+    p.add_argument("-m", "--model", default=None,
+                   help="training run folder or shipped model name (default: the shipped `default` model; "
+                        "`medvlseg models` lists them)")
     p.add_argument("--prompt", action="append", default=[], metavar="TEXT",
                    help="free-text class prompt (repeatable; one output label per prompt, in order)")
     p.add_argument("--box", default=None, metavar="X0,Y0,Z0,X1,Y1,Z1",
@@ -80,16 +84,17 @@ def options_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from medvlseg.errors import InputError
     from medvlseg.infer.predictor import PredictOptions
 
+    where = args.model or "default model"
     if not 0.0 <= args.overlap < 1.0:
-        raise InputError(args.model, f"--overlap must be in [0, 1), got {args.overlap}")
+        raise InputError(where, f"--overlap must be in [0, 1), got {args.overlap}")
     if not 0.0 < args.threshold < 1.0:
-        raise InputError(args.model, f"--threshold must be in (0, 1), got {args.threshold}")
+        raise InputError(where, f"--threshold must be in (0, 1), got {args.threshold}")
     if args.sw_batch_size < 1:
-        raise InputError(args.model, f"--sw-batch-size must be ≥ 1, got {args.sw_batch_size}")
+        raise InputError(where, f"--sw-batch-size must be ≥ 1, got {args.sw_batch_size}")
     if any(not t.strip() for t in args.prompt):
-        raise InputError(args.model, "--prompt must not be empty")
+        raise InputError(where, "--prompt must not be empty")
     if args.engine in ("onnx", "openvino") and (args.prompt or args.tta or args.patch_size or args.box or args.point):
-        raise InputError(args.model, f"--engine {args.engine} runs the exported fixed-window network: no --prompt, "
+        raise InputError(where, f"--engine {args.engine} runs the exported fixed-window network: no --prompt, "
                                      "--tta, --patch-size, --box or --point")
     from medvlseg.commands.checks import check_device, check_patch_size
     from medvlseg.infer.spatial_prompts import parse_box, parse_point
@@ -176,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{out}: exists, skipped (use --overwrite)", file=sys.stderr)
         return 0
     items = collect_inputs(inp, args.split)
-    predictor = Predictor.from_run(args.model, options)
+    from medvlseg.models.zoo import resolve_model
+
+    predictor = Predictor.from_run(resolve_model(args.model), options)
     if single:
         pred = predictor.predict_file(inp, out, after)
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in pred.timings.items())

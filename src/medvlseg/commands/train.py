@@ -10,7 +10,7 @@ FLAG_FIELDS = {
     "seed": "seed", "device": "device", "lr": "lr", "steps_per_epoch": "steps_per_epoch",
     "label_mode": "label_mode", "num_workers": "num_workers", "val_every": "val_every", "amp": "amp",
     "threads": "threads", "text_encoder": "text.name", "template": "text.template",
-    "train_annotated": "train_annotated",
+    "train_annotated": "train_annotated", "init": "init",
 }
 
 
@@ -27,6 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
                         "tiny | small | paper; settings under `stream:` in the config); default: the config's `data:`")
     p.add_argument("--out", required=True, help="run folder (checkpoints, logs, everything predict needs)")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last (config from RUN_DIR)")
+    p.add_argument("--init", default=None, metavar="MODEL",
+                   help="fine-tune: start from the weights of a shipped model (default) or a run folder; its "
+                        "config.yaml is the base config unless --config is given (`medvlseg models` lists them)")
     p.add_argument("--preset", default=None, help="lacaf | universal | unet | medvlm | segvol | segevolution")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--steps-per-epoch", type=int, default=None, help="optimizer steps per epoch")
@@ -66,6 +69,12 @@ def resolve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from medvlseg.utils.config import load, override
 
     base_path = Path(args.config) if args.config else None
+    if base_path is None and args.init and not args.resume:  # fine-tuning: the initial model's own recipe
+        from medvlseg.models.zoo import resolve_model
+
+        base_path = resolve_model(args.init) / CONFIG_FILE
+        if args.data:  # recorded instead of the initial model's own training data
+            args.set = [f"data={args.data}", *args.set]
     if args.resume:
         config, base_path = read_config(args.out), Path(args.out) / CONFIG_FILE
     elif base_path is not None and not base_path.is_file():

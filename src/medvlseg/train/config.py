@@ -70,6 +70,7 @@ class TrainConfig:
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)  # used when --data is a manifest
     data: str = ""  # default training data when --data is not given: a manifest, a cache or phantom:PRESET
     stream: StreamConfig = field(default_factory=StreamConfig)  # on-the-fly engine cases (data phantom:PRESET)
+    init: str = ""  # start from these weights: a shipped model name (default) or a run folder ("" = scratch)
     patch_size: int = 96  # voxels per edge
     batch_size: int = 4
     epochs: int = 100

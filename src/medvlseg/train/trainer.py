@@ -111,6 +111,10 @@ class Trainer:
         in_channels = 2 if load_config(self.cache).tubularity else 1
         torch.manual_seed(cfg.seed)
         self.model, encoder_cfg, emb = build_run_model(cfg, in_channels)
+        if cfg.init and not self.resume:  # fine-tuning: weights of a shipped model or another run
+            from medvlseg.train.init import load_init_weights
+
+            load_init_weights(self.model, cfg.init)
         if self.info.is_main:
             if self.resume:  # a kill -9 during a checkpoint write leaves its temp file behind
                 for tmp in remove_stale_temps(self.run_dir):
