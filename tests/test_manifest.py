@@ -57,7 +57,9 @@ def test_save_round_trip_and_relocation(tmp_path):
     assert saved["reference"] == "MSD-style"
     # moved to another folder: relative paths still point at the same files
     m.save(tmp_path / "b" / "sub" / "moved.json")
-    moved = Manifest.load(tmp_path / "b" / "sub" / "moved.json")
+    with pytest.raises(InputError, match="leaves the dataset folder"):
+        Manifest.load(tmp_path / "b" / "sub" / "moved.json")  # '../' paths need an explicit opt-in
+    moved = Manifest.load(tmp_path / "b" / "sub" / "moved.json", allow_outside=True)
     assert [c.image.resolve() for c in moved.cases] == [c.image.resolve() for c in m.cases]
     assert json.loads((tmp_path / "b" / "sub" / "moved.json").read_text(encoding="utf-8"))["test"][0]["image"] == \
         "../../a/images/case_003.nii.gz"

@@ -50,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
     report = import_dataset(resolve_dataset(args.dataset), args.out, args.validation, args.progress)
     splits = ", ".join(f"{k} {v}" for k, v in report.splits.items())
     print(f"{report.manifest}: {splits}; {len(report.half_labeled)} half-labeled, {len(report.failed)} skipped")
+    dataset_dir, out_dir = resolve_dataset(args.dataset).absolute(), Path(args.out).absolute().parent
+    if out_dir != dataset_dir and dataset_dir not in out_dir.parents:  # images are referenced in place
+        print(f"medvlseg import-nnunet: note: {report.manifest} references images outside its folder; pass "
+              "--allow-outside-paths to the commands that read it (or write the manifest inside the dataset "
+              "folder)", file=sys.stderr)
     for name, reason in report.failed.items():
         print(f"medvlseg import-nnunet: skipped: {name}: {reason}", file=sys.stderr)
     return 1 if report.failed else 0

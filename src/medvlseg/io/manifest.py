@@ -74,8 +74,12 @@ class Manifest:
             return Path(path).as_posix()
 
     @classmethod
-    def load(cls, path: str | Path) -> Manifest:
-        """Parse and check a manifest JSON file; InputError names the manifest and the offending entry."""
+    def load(cls, path: str | Path, allow_outside: bool = False) -> Manifest:
+        """Parse and check a manifest JSON file; InputError names the manifest and the offending entry.
+
+        Image/label paths must stay inside the manifest's folder unless `allow_outside` (or the CLI's
+        --allow-outside-paths) is given.
+        """
         path = Path(path)
         if not path.is_file():
             raise InputError(path, "manifest not found" if not path.exists() else "manifest is not a file")
@@ -93,7 +97,7 @@ class Manifest:
             if not isinstance(entries, list):
                 raise InputError(path, f"'{split}' must be a list of cases, got {type(entries).__name__}")
             for i, entry in enumerate(entries):
-                case = _parse_case(entry, split, i, manifest.root, path)
+                case = _parse_case(entry, split, i, manifest.root, path, allow_outside)
                 if case.name in seen:
                     raise InputError(path, f"{split}[{i}]: duplicate case name '{case.name}' "
                                            f"(already in {seen[case.name]})")
@@ -141,7 +145,7 @@ def _parse_header(manifest: Manifest, data: dict, path: Path) -> None:
         manifest.labels = {str(k): v for k, v in labels.items()}
 
 
-def _parse_case(entry: Any, split: str, index: int, root: Path, path: Path) -> Case:
+def _parse_case(entry: Any, split: str, index: int, root: Path, path: Path, allow_outside: bool = False) -> Case:
     """One split entry → Case; InputError naming `split[index]` (and the case name when known)."""
     where = f"{split}[{index}]"
     if not isinstance(entry, dict):
@@ -175,7 +179,7 @@ def _parse_case(entry: Any, split: str, index: int, root: Path, path: Path) -> C
         raise InputError(path, f"{where}: 'case' must be a string, got {name!r}")
     check_case_name(name, f"{path}: {where}")
     for key, rel in (("image", image), ("label", label)):
-        if rel is not None and not (_OUTSIDE_ALLOWED or inside(root, rel)):
+        if rel is not None and not (allow_outside or _OUTSIDE_ALLOWED or inside(root, rel)):
             raise InputError(path, f"{where}: '{key}' path {rel!r} leaves the dataset folder (absolute or '..'); "
                                    "pass --allow-outside-paths if that is intended")
     return Case(name, split, root / image, root / label if label else None, annotated, dict(meta))
