@@ -59,12 +59,9 @@ def check_mesh_formats(formats: Sequence[str], where: str | Path = "--mesh-forma
 
 def check_opset(opset: int, where: str | Path = "--opset") -> None:
     """Error unless the ONNX opset is one torch's exporter can target (14 .. onnx's newest)."""
-    try:
-        import onnx
+    import onnx
 
-        newest = int(onnx.defs.onnx_opset_version())
-    except ImportError:
-        newest = 21
+    newest = int(onnx.defs.onnx_opset_version())
     if not 14 <= int(opset) <= newest:
         raise InputError(where, f"--opset {opset} is not supported: use 14 to {newest}")
 
