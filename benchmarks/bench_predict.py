@@ -163,6 +163,19 @@ def _report(label: str, r: dict) -> float:
     return r["total"] / floor
 
 
+def _phantom_ct(path: Path, shape: tuple[int, ...], spacing: float) -> Path:
+    """Write the paper-preset contrast phantom of `shape` voxels at `spacing` mm as int16 NIfTI (HU)."""
+    import nibabel as nib
+    import numpy as np
+
+    from medvlseg.data.phantom import generate_case, get_preset
+
+    cfg = get_preset("paper", shape=shape, spacing_xy=(spacing,) * 2, spacing_z=(spacing,) * 2)
+    case = generate_case(cfg, seed=0, contrast=True)
+    nib.save(nib.Nifti1Image(case.image.astype(np.int16), np.diag([spacing] * 3 + [1.0])), str(path))
+    return path
+
+
 def main() -> None:
     """Generate the CT, run each (mode, engine) in a child process, print the figures and the floor ratio."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -176,11 +189,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fast-only", action="store_true", help="time --fast only (the shipped model's speed target)")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--ct", default=None, help="reuse this CT file instead of generating the phantom (~90 s)")
     args = ap.parse_args()
-    import nibabel as nib
-    import numpy as np
-
-    from medvlseg.data.phantom import generate_case, get_preset
     from medvlseg.infer.engines import CPU_DEFAULT
 
     engines = args.engines or [CPU_DEFAULT] + [e for e in ("torch", "onnx", "openvino") if e != CPU_DEFAULT]
@@ -189,13 +199,8 @@ def main() -> None:
         run = Path(args.model) if args.model else _make_run(tmp, args.spacing)
         if any(e != "torch" for e in engines):
             run = _exported_copy(run, tmp)
-        cfg = get_preset("paper", shape=tuple(args.shape), spacing_xy=(args.ct_spacing,) * 2,
-                         spacing_z=(args.ct_spacing,) * 2)
-        case = generate_case(cfg, seed=0, contrast=True)
-        ct = tmp / "ct.nii.gz"
-        nib.save(nib.Nifti1Image(case.image.astype(np.int16), np.diag([args.ct_spacing] * 3 + [1.0])), str(ct))
-        del case
-        print(f"CT {tuple(args.shape)} at {args.ct_spacing} mm; run {run}; {args.threads} threads; "
+        ct = Path(args.ct) if args.ct else _phantom_ct(tmp / "ct.nii.gz", tuple(args.shape), args.ct_spacing)
+        print(f"CT {ct} {tuple(args.shape)} at {args.ct_spacing} mm; run {run}; {args.threads} threads; "
               f"load average {os.getloadavg()[0]:.1f}")
         ctx = mp.get_context("spawn")
         no_default = args.no_default_mode or args.fast_only

@@ -68,3 +68,34 @@ def test_real_ct_has_two_lungs(real_ct: Path) -> None:
     assert np.argwhere(side == 1)[:, 0].mean() < np.argwhere(side == 2)[:, 0].mean()
     hu = np.asarray(vol.array)
     assert np.median(hu[side > 0]) < -600  # the mask is lung parenchyma, not mediastinum
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cropped_morphology_equals_whole_volume(seed: int) -> None:
+    """Erosion, dilation (EDT in the mask's box) and in-plane hole filling (in its box) equal the whole-volume
+    operations, also for masks touching the image border."""
+    from scipy import ndimage
+
+    from medvlseg.data.lungs import _dilate, _erode, _fill_inplane
+
+    rng = np.random.default_rng(seed)
+    mask = ndimage.gaussian_filter(rng.random((40, 36, 30)), 2.0) > 0.52
+    mask[:5] = False
+    mask[-3:, :8] = True  # touches two faces
+    spacing = (1.3, 0.9, 2.1)
+    assert mask.any() and not mask.all()
+    for r in (1.0, 2.5, 4.0):
+        assert np.array_equal(_erode(mask, r, spacing), ndimage.distance_transform_edt(mask, sampling=spacing) > r)
+        assert np.array_equal(_dilate(mask, r, spacing),
+                              ndimage.distance_transform_edt(~mask, sampling=spacing) <= r)
+    side = (mask * rng.integers(1, 3, size=mask.shape)).astype(np.uint8)
+    side[10:20, 10:20, 5:9] = 1
+    side[13:16, 13:16, 5:9] = 0  # an in-plane hole
+    inplane = np.zeros((3, 3, 3), dtype=bool)
+    inplane[:, :, 1] = ndimage.generate_binary_structure(2, 1)
+    ref = np.zeros_like(side)
+    for k in (1, 2):
+        filled = ndimage.binary_fill_holes(side == k, structure=inplane)
+        ref[filled & (ref == 0)] = k
+    assert np.array_equal(_fill_inplane(side), ref)
+    assert (ref[13:16, 13:16, 5:9] > 0).all()

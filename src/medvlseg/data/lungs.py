@@ -34,18 +34,37 @@ def _stride(spacing: Sequence[float], work_mm: float) -> tuple[int, int, int]:
     return tuple(max(1, int(math.floor(work_mm / s + 1e-6))) for s in spacing)  # type: ignore[return-value]
 
 
+def _box(mask: np.ndarray, pad: Sequence[int]) -> tuple[slice, ...] | None:
+    """Bounding box (slices) of a mask's True voxels grown by `pad` voxels per axis (clipped), or None if empty."""
+    box = []
+    for axis in range(mask.ndim):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        if hit.size == 0:
+            return None
+        box.append(slice(max(0, int(hit[0]) - pad[axis]), min(mask.shape[axis], int(hit[-1]) + 1 + pad[axis])))
+    return tuple(box)
+
+
 def _erode(mask: np.ndarray, radius_mm: float, spacing: Sequence[float]) -> np.ndarray:
-    """Exact erosion of a boolean mask by a ball of `radius_mm` mm."""
-    if not mask.any():
+    """Exact erosion of a boolean mask by a ball of `radius_mm` mm (distance transform inside its bounding box
+    + 1 voxel: the box's shell is background, so no voxel's nearest background lies further out)."""
+    box = _box(mask, (1,) * mask.ndim)
+    if box is None:
         return mask
-    return ndimage.distance_transform_edt(mask, sampling=spacing) > radius_mm
+    out = np.zeros(mask.shape, dtype=bool)
+    out[box] = ndimage.distance_transform_edt(mask[box], sampling=spacing) > radius_mm
+    return out
 
 
 def _dilate(mask: np.ndarray, radius_mm: float, spacing: Sequence[float]) -> np.ndarray:
-    """Exact dilation of a boolean mask by a ball of `radius_mm` mm."""
-    if not mask.any():
+    """Exact dilation of a boolean mask by a ball of `radius_mm` mm (distance transform inside its bounding box
+    grown by the radius + 1 voxel: nothing outside lies within the radius)."""
+    box = _box(mask, [int(math.ceil(radius_mm / s)) + 1 for s in spacing])
+    if box is None:
         return mask
-    return ndimage.distance_transform_edt(~mask, sampling=spacing) <= radius_mm
+    out = np.zeros(mask.shape, dtype=bool)
+    out[box] = ndimage.distance_transform_edt(~mask[box], sampling=spacing) <= radius_mm
+    return out
 
 
 def air_inside_body(hu: np.ndarray, threshold: float = -400.0, outside_hu: float = -950.0) -> np.ndarray:
@@ -80,9 +99,13 @@ def _fill_inplane(side: np.ndarray) -> np.ndarray:
     out = np.zeros_like(side)
     inplane = np.zeros((3, 3, 3), dtype=bool)
     inplane[:, :, 1] = ndimage.generate_binary_structure(2, 1)
-    for k in np.unique(side[side > 0]):
-        filled = ndimage.binary_fill_holes(side == k, structure=inplane)
-        out[filled & (out == 0)] = k
+    box = _box(side > 0, (1, 1, 0))  # a background ring keeps the outside connected to each slice's border
+    if box is None:
+        return out
+    crop, dest = side[box], out[box]
+    for k in np.unique(crop[crop > 0]):
+        filled = ndimage.binary_fill_holes(crop == k, structure=inplane)
+        dest[filled & (dest == 0)] = k
     return out
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from medvlseg.data.labels import annotated_flags, to_five_class
 from medvlseg.data.lungs import LungSplitError, lung_regions
-from medvlseg.data.resample import inverse_resample, resized_affine, resized_spacing, resize, target_shape
+from medvlseg.data.resample import inverse_resample, resize, resize_image, resized_affine, resized_spacing, target_shape
 from medvlseg.data.tubularity import tubularity
 from medvlseg.data.window import window_hu
 from medvlseg.errors import InputError
@@ -105,7 +105,7 @@ def preprocess_image(volume: Volume, config: PreprocessConfig, where: str = "ima
     t0 = time.perf_counter()
     shape = _working_shape(hu.shape, spacing, config)
     check_extent(shape, min_voxels, where)
-    hu_w = resize(hu.astype(np.float32, copy=False), shape, "linear")
+    hu_w = resize_image(hu, shape)  # float32, slab by slab in the file's memory order: no full-size float copy
     work_spacing = resized_spacing(hu.shape, spacing, shape)
     times["resample"] = time.perf_counter() - t0
     t0 = time.perf_counter()
