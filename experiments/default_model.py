@@ -165,12 +165,17 @@ def training_summary(run: Path) -> dict:
 
 
 def package(run: Path, checkpoint: str) -> int:
-    """Write the run's checkpoint as the shipped default model (fp16 safetensors + config + training summary)."""
+    """Write the run's checkpoint as the shipped default model (fp16 safetensors + config + training summary) and
+    its ONNX export (model.onnx + JSON with the weights' SHA-256), so `--engine auto` runs the CPU default engine."""
+    from medvlseg.infer.export import export_run
     from medvlseg.models.zoo import package_run
 
     summary = training_summary(run)
     out = package_run(run, checkpoint=checkpoint, training={**summary, "checkpoint": checkpoint})
-    print(f"packaged {run}/{checkpoint} → {out}")
+    onnx = export_run(out, "onnx")
+    for path in (onnx, onnx.with_name(onnx.name + ".json")):
+        path.chmod(0o644)
+    print(f"packaged {run}/{checkpoint} → {out} (+ {onnx.name}, {onnx.stat().st_size / 2**20:.1f} MB)")
     return 0
 
 

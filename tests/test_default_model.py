@@ -36,7 +36,7 @@ def test_shipped_weights_verified_and_above_floor(engine_case) -> None:  # type:
     folder = resolve_model(None)  # verifies every checksum of manifest.json
     manifest = verify_shipped(folder)
     assert (folder / "best.safetensors").stat().st_size < 25 * 2**20 and manifest["training"]["steps"] > 0
-    predictor = Predictor.from_run(folder, PredictOptions(device="cpu"))
+    predictor = Predictor.from_run(folder, PredictOptions(device="cpu", engine="torch"))  # weights reset below
     good = _mean_dice(predictor, engine_case)
     assert good >= DICE_FLOOR, good
     torch.manual_seed(0)  # a broken model: same architecture, re-initialised weights, same class embeddings
@@ -44,6 +44,22 @@ def test_shipped_weights_verified_and_above_floor(engine_case) -> None:  # type:
         if hasattr(module, "reset_parameters") and module is not predictor.model:
             module.reset_parameters()
     assert _mean_dice(predictor, engine_case) < DICE_FLOOR
+
+
+def test_shipped_export_labels_agree_with_torch(engine_case) -> None:  # type: ignore[no-untyped-def]
+    """`auto` runs the shipped model's ONNX export on CPU: same labels as torch on ≥ 99.99 % of vessel voxels."""
+    from medvlseg.infer.engines import CPU_DEFAULT
+
+    folder = resolve_model(None)
+    volume = Volume.from_canonical(engine_case.image, engine_case.affine)
+    labels = {}
+    for engine in ("torch", "auto"):
+        predictor = Predictor.from_run(folder, PredictOptions(device="cpu", engine=engine))
+        labels[predictor.options.engine] = predictor.predict_volume(volume).labels
+    assert set(labels) == {"torch", CPU_DEFAULT}
+    vessel = (labels["torch"] > 0) | (labels[CPU_DEFAULT] > 0)
+    assert vessel.sum() > 500  # not vacuous
+    assert (labels["torch"][vessel] == labels[CPU_DEFAULT][vessel]).mean() >= 0.9999
 
 
 def test_whole_thorax_non_contrast_4mm(tmp_path: Path) -> None:

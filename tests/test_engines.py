@@ -60,6 +60,42 @@ def test_openvino_labels_agree_with_torch_on_vessel_voxels(exported: Path, tiny_
     assert (labels["torch"][vessel] == labels["openvino"][vessel]).mean() >= 0.9999
 
 
+def _perturb_weights(stem: Path) -> None:
+    """Re-save checkpoint `stem` (safetensors + JSON) with one weight changed."""
+    from medvlseg.models.serialization import save_model
+
+    model = load_model(stem)
+    with torch.no_grad():
+        next(model.parameters()).add_(0.01)
+    save_model(stem, model)
+
+
+def test_export_without_checksum_falls_back_to_mtime(exported: Path) -> None:
+    """Exports made before checksums (no `weights_sha256`): current while at least as new as the weights."""
+    import json
+
+    meta_path = exported / "model.onnx.json"
+    meta = json.loads(meta_path.read_text())
+    assert len(meta.pop("weights_sha256")) == 64
+    meta_path.write_text(json.dumps(meta))
+    cpu, stem = torch.device("cpu"), exported / "best"
+    assert choose_engine("auto", PredictOptions(), cpu, exported, stem) == CPU_DEFAULT
+    later = (exported / "model.onnx").stat().st_mtime + 10
+    os.utime(exported / "best.safetensors", (later, later))
+    assert choose_engine("auto", PredictOptions(), cpu, exported, stem) == "torch"
+
+
+def test_shipped_default_model_runs_the_cpu_default_engine() -> None:
+    """The shipped default model carries a current ONNX export (≤ 25 MB), so `auto` picks the CPU default."""
+    from medvlseg.models.zoo import SHIPPED_ROOT
+
+    folder = SHIPPED_ROOT / "default"
+    assert (folder / "model.onnx").stat().st_size < 25 * 2**20
+    assert choose_engine("auto", PredictOptions(fast=True), torch.device("cpu"), folder, folder / "best") == CPU_DEFAULT
+    predictor = Predictor.from_run(folder, PredictOptions(fast=True, device="cpu"))
+    assert predictor.options.engine == CPU_DEFAULT and tuple(predictor.model.window) == tuple(predictor.roi)
+
+
 def test_auto_engine_choice_is_logged(exported: Path, caplog: pytest.LogCaptureFixture) -> None:
     cpu, stem = torch.device("cpu"), exported / "best"
     with caplog.at_level(logging.INFO, logger="medvlseg.infer.engines"):
@@ -67,7 +103,9 @@ def test_auto_engine_choice_is_logged(exported: Path, caplog: pytest.LogCaptureF
         assert choose_engine("auto", PredictOptions(tta=True), cpu, exported, stem) == "torch"
         assert choose_engine("auto", PredictOptions(), torch.device("cuda"), exported, stem) == "torch"
         later = (exported / "model.onnx").stat().st_mtime + 10
-        os.utime(exported / "best.safetensors", (later, later))  # weights newer than the export: stale
+        os.utime(exported / "best.safetensors", (later, later))  # touched, same weights: still current (SHA-256)
+        assert choose_engine("auto", PredictOptions(), cpu, exported, stem) == CPU_DEFAULT
+        _perturb_weights(stem)  # other weights: stale
         assert choose_engine("auto", PredictOptions(), cpu, exported, stem) == "torch"
     text = caplog.text
     assert f"engine {CPU_DEFAULT} (auto)" in text and "--tta" in text and "device cuda" in text

@@ -76,7 +76,9 @@ def test_cropped_morphology_equals_whole_volume(seed: int) -> None:
     operations, also for masks touching the image border."""
     from scipy import ndimage
 
-    from medvlseg.data.lungs import _dilate, _erode, _fill_inplane
+    from medvlseg.data.lungs import _fill_inplane
+    from medvlseg.data.morphology import dilate_ball as _dilate
+    from medvlseg.data.morphology import erode_ball as _erode
 
     rng = np.random.default_rng(seed)
     mask = ndimage.gaussian_filter(rng.random((40, 36, 30)), 2.0) > 0.52

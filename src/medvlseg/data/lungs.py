@@ -22,6 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from medvlseg.data.lung_sides import LEFT, RIGHT, LungResult, split_sides
+from medvlseg.data.morphology import bounding_box, dilate_ball, erode_ball
 
 log = logging.getLogger(__name__)
 
@@ -32,39 +33,6 @@ class LungSplitError(ValueError):
 def _stride(spacing: Sequence[float], work_mm: float) -> tuple[int, int, int]:
     """Integer subsampling per axis so that the working voxel size is about `work_mm` mm."""
     return tuple(max(1, int(math.floor(work_mm / s + 1e-6))) for s in spacing)  # type: ignore[return-value]
-
-
-def _box(mask: np.ndarray, pad: Sequence[int]) -> tuple[slice, ...] | None:
-    """Bounding box (slices) of a mask's True voxels grown by `pad` voxels per axis (clipped), or None if empty."""
-    box = []
-    for axis in range(mask.ndim):
-        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
-        if hit.size == 0:
-            return None
-        box.append(slice(max(0, int(hit[0]) - pad[axis]), min(mask.shape[axis], int(hit[-1]) + 1 + pad[axis])))
-    return tuple(box)
-
-
-def _erode(mask: np.ndarray, radius_mm: float, spacing: Sequence[float]) -> np.ndarray:
-    """Exact erosion of a boolean mask by a ball of `radius_mm` mm (distance transform inside its bounding box
-    + 1 voxel: the box's shell is background, so no voxel's nearest background lies further out)."""
-    box = _box(mask, (1,) * mask.ndim)
-    if box is None:
-        return mask
-    out = np.zeros(mask.shape, dtype=bool)
-    out[box] = ndimage.distance_transform_edt(mask[box], sampling=spacing) > radius_mm
-    return out
-
-
-def _dilate(mask: np.ndarray, radius_mm: float, spacing: Sequence[float]) -> np.ndarray:
-    """Exact dilation of a boolean mask by a ball of `radius_mm` mm (distance transform inside its bounding box
-    grown by the radius + 1 voxel: nothing outside lies within the radius)."""
-    box = _box(mask, [int(math.ceil(radius_mm / s)) + 1 for s in spacing])
-    if box is None:
-        return mask
-    out = np.zeros(mask.shape, dtype=bool)
-    out[box] = ndimage.distance_transform_edt(~mask[box], sampling=spacing) <= radius_mm
-    return out
 
 
 def air_inside_body(hu: np.ndarray, threshold: float = -400.0, outside_hu: float = -950.0) -> np.ndarray:
@@ -99,7 +67,7 @@ def _fill_inplane(side: np.ndarray) -> np.ndarray:
     out = np.zeros_like(side)
     inplane = np.zeros((3, 3, 3), dtype=bool)
     inplane[:, :, 1] = ndimage.generate_binary_structure(2, 1)
-    box = _box(side > 0, (1, 1, 0))  # a background ring keeps the outside connected to each slice's border
+    box = bounding_box(side > 0, (1, 1, 0))  # a background ring keeps the outside connected to each slice's border
     if box is None:
         return out
     crop, dest = side[box], out[box]
@@ -119,7 +87,7 @@ def _thin_lungs(air: np.ndarray, opened: np.ndarray, hu: np.ndarray, spacing: Se
     flat = labels.ravel()
     counts = np.bincount(flat)
     means = np.bincount(flat, weights=np.asarray(hu, dtype=np.float64).ravel()) / np.maximum(counts, 1)
-    touching = np.unique(labels[_dilate(opened, max(spacing), spacing) & (labels > 0)])
+    touching = np.unique(labels[dilate_ball(opened, max(spacing), spacing) & (labels > 0)])
     voxel_ml = float(np.prod(spacing)) / 1000.0
     keep = (counts * voxel_ml >= min_ml) & (means >= outside_hu)
     keep[0] = False
@@ -139,8 +107,8 @@ def lung_regions(hu: np.ndarray, spacing: Sequence[float], threshold: float = -4
     small = hu[::stride[0], ::stride[1], ::stride[2]]
     sp = tuple(float(s) * k for s, k in zip(spacing, stride))
     air = air_inside_body(small, threshold)
-    air = _fill_inplane(_erode(_dilate(air, close_mm, sp), close_mm, sp).astype(np.uint8)) > 0  # vessels in
-    lungs = _dilate(_erode(air, airway_mm, sp), airway_mm, sp) & air  # opening: trachea, bronchi go
+    air = _fill_inplane(erode_ball(dilate_ball(air, close_mm, sp), close_mm, sp).astype(np.uint8)) > 0  # vessels in
+    lungs = dilate_ball(erode_ball(air, airway_mm, sp), airway_mm, sp) & air  # opening: trachea, bronchi go
     lungs |= _thin_lungs(air, lungs, small, sp)
     if not lungs.any():
         raise LungSplitError(f"{where}: no lung in view (no air below {threshold:g} HU inside the body)")

@@ -3,17 +3,20 @@ export, RUN/model.onnx from `medvlseg export`), and the logged choice behind `--
 
 `CPU_DEFAULT` is the engine that measured fastest per window and end to end on CPU in
 benchmarks/bench_predict.py while agreeing with torch on ≥ 99.99 % of vessel voxels (tests/test_engines.py checks
-the agreement on a tiny model). `auto` uses it when the export exists and is newer than the checkpoint, and torch
-otherwise (GPU, free-text or box/point prompts, TTA, another window size, no or stale export), saying why.
+the agreement on a tiny model). `auto` uses it when the export exists and was made from the checkpoint's current weights (their SHA-256 is in the
+export's JSON), and torch otherwise (GPU, free-text or box/point prompts, TTA, another window size, no or stale export), saying why.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from medvlseg.utils.tensor_files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +37,24 @@ def needs_torch(options: Any, device: torch.device) -> str | None:
 
 
 def export_is_current(run_dir: Path, checkpoint: Path) -> bool:
-    """True when RUN/model.onnx and its JSON exist and are at least as new as the checkpoint's weights."""
+    """True when RUN/model.onnx and its JSON exist and were exported from the checkpoint's weights as they are now:
+    the JSON's `weights_sha256` equals the weights' SHA-256 (exports made before checksums: the export is at least
+    as new as the weights file)."""
     onnx = run_dir / EXPORT_NAME
-    meta = onnx.with_name(onnx.name + ".json")
+    meta_path = onnx.with_name(onnx.name + ".json")
     weights = checkpoint.with_suffix(".safetensors")
-    if not (onnx.is_file() and meta.is_file()):
+    if not (onnx.is_file() and meta_path.is_file()):
         return False
-    return not weights.is_file() or onnx.stat().st_mtime >= weights.stat().st_mtime
+    if not weights.is_file():
+        return True
+    try:
+        digest = json.loads(meta_path.read_text(encoding="utf-8")).get("weights_sha256")
+    except (OSError, ValueError) as exc:
+        log.warning("%s unreadable (%s): the export is treated as stale", meta_path, exc)
+        return False
+    if digest:
+        return bool(digest == sha256_file(weights))
+    return onnx.stat().st_mtime >= weights.stat().st_mtime
 
 
 def choose_engine(engine: str, options: Any, device: torch.device, run_dir: Path, checkpoint: Path) -> str:

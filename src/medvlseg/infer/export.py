@@ -17,6 +17,7 @@ import torch
 from medvlseg.errors import InputError
 from medvlseg.infer.predictor import Predictor, PredictOptions
 from medvlseg.utils.atomic import atomic_path, write_json
+from medvlseg.utils.tensor_files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -47,5 +48,12 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", out: str | Path | None = 
     write_json(out.with_name(out.name + ".json"), {
         "format": fmt, "window": roi, "in_channels": model.config.in_channels, "activation": model.activation,
         "num_classes": model.config.num_classes, "preset": model.config.preset, "classes": predictor.class_names,
-        "checkpoint": checkpoint})
+        "checkpoint": checkpoint, "weights_sha256": sha256_file(run_checkpoint_weights(run_dir, checkpoint))})
     return out
+
+
+def run_checkpoint_weights(run_dir: Path, checkpoint: str) -> Path:
+    """The safetensors file the predictor loads for `checkpoint` (best, falling back to last)."""
+    from medvlseg.train.run_folder import read_run
+
+    return read_run(run_dir).checkpoint(checkpoint).with_suffix(".safetensors")

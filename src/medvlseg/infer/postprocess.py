@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 import cc3d
 import numpy as np
 import torch
-from scipy import ndimage
+
+from medvlseg.data.morphology import dilate_ball
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,7 @@ def dilate_mm(mask: np.ndarray, margin_mm: float, spacing: Sequence[float]) -> n
     """Binary mask grown by `margin_mm` (Euclidean, anisotropic spacing in mm)."""
     if margin_mm <= 0:
         return mask.astype(bool)
-    dist = ndimage.distance_transform_edt(~mask.astype(bool), sampling=tuple(float(s) for s in spacing))
-    return dist <= margin_mm
+    return dilate_ball(mask.astype(bool, copy=False), margin_mm, tuple(float(s) for s in spacing))
 
 
 def lung_region(lung: np.ndarray | None, spacing: Sequence[float], margin_mm: float = 10.0) -> np.ndarray | None:
