@@ -40,7 +40,10 @@ def coarse_codes(probs: np.ndarray, activation: str, threshold: float = 0.5) -> 
         count = above.sum(0, dtype=np.uint8)
         codes[count == 0] = 0
         single = count == 1
-        codes[single] = (above.argmax(0)[single] + 1).astype(np.uint8)
+        which = np.zeros(codes.shape, dtype=np.uint8)  # c + 1 of an above-threshold channel (the only one if single)
+        for c in range(probs.shape[0]):
+            which[above[c]] = c + 1
+        codes[single] = which[single]
         return codes
     order = np.sort(probs, axis=0)
     pure = order[-1] - order[-2] >= SOFTMAX_MARGIN if probs.shape[0] > 1 else np.ones(probs.shape[1:], bool)
@@ -109,8 +112,15 @@ def decide_on_grid(probs: np.ndarray, shape: Sequence[int], decider: Decider, ac
     firsts = [linear_stencil(n, m)[0] for n, m in zip(probs.shape[1:], shape)]
     counts = [np.bincount(f, minlength=n) for f, n in zip(firsts, probs.shape[1:])]
     starts = [np.cumsum(c) - c for c in counts]
-    labels = np.zeros(shape, dtype=np.uint8)
-    busy = np.flatnonzero((block > SHELL) | (table[block] != 0))  # stencil blocks that can hold a label
+    labels = np.empty(shape, dtype=np.uint8)
+    pure = table[block]  # label of each block whose corners agree (0 for SHELL/OPEN blocks, decided below)
+    step = max(1, int(max_voxels // max(1, shape[1] * shape[2])))
+    for a0 in range(0, block.shape[0], step):  # blocks → their input voxels by repetition, a slab at a time
+        a1 = min(block.shape[0], a0 + step)
+        rows = slice(int(starts[0][a0]), int(starts[0][a1 - 1] + counts[0][a1 - 1]))
+        slab = np.repeat(np.repeat(pure[a0:a1], counts[1], axis=1), counts[2], axis=2)
+        labels[rows] = np.repeat(slab, counts[0][a0:a1], axis=0)
+    busy = np.flatnonzero(block > SHELL)  # SHELL/OPEN stencil blocks: interpolate their voxels
     per_block = (counts[0][:, None, None] * counts[1][None, :, None] * counts[2][None, None, :]).ravel()[busy]
     ends = np.cumsum(per_block)
     a = 0
@@ -119,7 +129,6 @@ def decide_on_grid(probs: np.ndarray, shape: Sequence[int], decider: Decider, ac
         ids = busy[a:b]
         owner, voxels = block_voxels(np.unravel_index(ids, block.shape), starts, counts)
         codes = block.ravel()[ids][owner]
-        labels[voxels] = table[codes]
         shell = np.flatnonzero((codes > SHELL) & (codes != OPEN))
         if shell.size:  # one channel decides: above threshold → its class, else background
             at, channel = tuple(v[shell] for v in voxels), codes[shell] - (SHELL + 1)
