@@ -50,7 +50,9 @@ def _round(predictor, ct: str, out: str, rss) -> dict:  # noqa: ANN001
     from monai.inferers import sliding_window_inference
 
     from medvlseg.data.preprocess import preprocess_image
+    from medvlseg.infer import predictor as mod
     from medvlseg.io import read_image, write_image
+    from medvlseg.utils.profiling import stage_marks
 
     t0 = time.perf_counter()
     with stage_marks(rss, mod):
@@ -76,6 +78,20 @@ def _round(predictor, ct: str, out: str, rss) -> dict:  # noqa: ANN001
     bare = time.perf_counter() - t0
     return {"total": total, "timings": pred.timings, "prep": prep.timings, "read": read_s, "write": write_s,
             "bare": bare, "grid": tuple(prep.image.shape[1:])}
+
+
+def _result(q, p) -> dict:  # noqa: ANN001
+    """The child's result; SystemExit when the child died without one (its traceback is on stderr)."""
+    import queue
+
+    while True:
+        try:
+            r = q.get(timeout=5)
+            p.join()
+            return r
+        except queue.Empty:
+            if not p.is_alive():
+                raise SystemExit(f"benchmark child exited with code {p.exitcode} without a result") from None
 
 
 def _agreement(a: Path, b: Path) -> float:
@@ -178,8 +194,7 @@ def main() -> None:
             p = ctx.Process(target=_child, args=(str(run), str(ct), str(tmp / f"out_{fast}_{engine}.nii.gz"), fast,
                                                  engine, args.threads, args.repeats, q))
             p.start()
-            r = q.get()
-            p.join()
+            r = _result(q, p)
             ratios[(fast, engine)] = _report(f"{'--fast ' if fast else 'default'} {engine}", r)
             results[f"{'fast' if fast else 'default'}_{engine}"] = {**r, "floor_ratio": ratios[(fast, engine)]}
         if "torch" in engines:

@@ -72,28 +72,27 @@ RegionAt = Callable[[tuple[np.ndarray, ...]], np.ndarray]  # voxel indices → b
 
 
 def postprocess_labels(labels: np.ndarray, spacing: Sequence[float], min_mm3: float = 0.0,
-                       region: np.ndarray | RegionAt | None = None, connectivity: int = 26) -> np.ndarray:
+                       region: np.ndarray | RegionAt | None = None, connectivity: int = 26,
+                       inplace: bool = False) -> np.ndarray:
     """Drop per-class components (cc3d) under `min_mm3` mm³ (on `spacing`, mm) and, given a `region` (bool array
     on the same grid, or a function answering for voxel indices), those not touching it; one labelling pass
-    inside the foreground's bounding box, then work on the foreground voxels only. Returns a new array."""
-    out = np.zeros_like(labels)
-    box = foreground_box(labels)
-    if box is None:
+    inside the foreground's bounding box, then work on the foreground voxels only. Returns a new array, or
+    `labels` itself changed when `inplace` (no input-sized copy: large CTs)."""
+    out = labels if inplace else labels.copy()
+    box = foreground_box(out)
+    if box is None or (min_mm3 <= 0 and region is None):
         return out
-    sub = np.ascontiguousarray(labels[box])
-    if min_mm3 <= 0 and region is None:
-        out[box] = sub
-        return out
+    sub = out[box]  # a view: dropped voxels are zeroed through it
     comps, n = cc3d.connected_components(sub, connectivity=connectivity, return_N=True)  # per class
-    at = np.flatnonzero(sub)  # foreground voxels (flat, in the box): a few % of it
-    ids = comps.ravel()[at]
+    where = np.nonzero(comps)  # foreground voxels in the box: a few % of it
+    ids = comps[where]
+    del comps
     keep = np.ones(n + 1, dtype=bool)
     keep[0] = False
     if min_mm3 > 0:
         min_voxels = int(np.ceil(min_mm3 / float(np.prod(spacing))))
         keep &= np.bincount(ids, minlength=n + 1) >= min_voxels
     if region is not None:
-        where = np.unravel_index(at, sub.shape)
         if callable(region):
             inside = region(tuple(w + s.start for w, s in zip(where, box)))
         else:
@@ -101,7 +100,6 @@ def postprocess_labels(labels: np.ndarray, spacing: Sequence[float], min_mm3: fl
         touching = np.zeros(n + 1, dtype=bool)
         touching[ids[inside]] = True
         keep &= touching
-    kept = np.zeros_like(sub)
-    kept.ravel()[at] = np.where(keep[ids], sub.ravel()[at], 0)
-    out[box] = kept
+    drop = ~keep[ids]
+    sub[tuple(w[drop] for w in where)] = 0
     return out

@@ -202,7 +202,7 @@ class Predictor:
         region = lung_region(lung, work_spacing, self.options.lung_margin_mm)
         if self.options.min_component_mm3 > 0 or region is not None:
             near = None if region is None else nearest_lookup(region, shape)
-            labels = postprocess_labels(labels, spacing, self.options.min_component_mm3, near)
+            labels = postprocess_labels(labels, spacing, self.options.min_component_mm3, near, inplace=True)
         if evidence is not None:
             t0 = time.perf_counter()
             labels = refine_labels(labels, evidence, spacing, five_class=self.options.classes == FIVE.classes)
