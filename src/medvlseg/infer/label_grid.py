@@ -20,7 +20,7 @@ from itertools import product
 
 import numpy as np
 
-from medvlseg.data.resample import interpolate_points, linear_stencil
+from medvlseg.data.resample import linear_stencil
 
 MIXED = 254  # working voxel: more than one outcome possible
 OPEN = 255  # stencil block whose corners leave several classes open: interpolate every channel
@@ -123,20 +123,57 @@ def decide_on_grid(probs: np.ndarray, shape: Sequence[int], decider: Decider, ac
     busy = np.flatnonzero(block > SHELL)  # SHELL/OPEN stencil blocks: interpolate their voxels
     per_block = (counts[0][:, None, None] * counts[1][None, :, None] * counts[2][None, None, :]).ravel()[busy]
     ends = np.cumsum(per_block)
+    weights = [linear_stencil(n, m)[2] for n, m in zip(probs.shape[1:], shape)]
     a = 0
     while a < busy.size:  # chunks of about max_voxels input voxels
         b = max(a + 1, int(np.searchsorted(ends, ends[a] - per_block[a] + max_voxels, side="right")))
         ids = busy[a:b]
-        owner, voxels = block_voxels(np.unravel_index(ids, block.shape), starts, counts)
-        codes = block.ravel()[ids][owner]
-        shell = np.flatnonzero((codes > SHELL) & (codes != OPEN))
-        if shell.size:  # one channel decides: above threshold → its class, else background
-            at, channel = tuple(v[shell] for v in voxels), codes[shell] - (SHELL + 1)
-            above = interpolate_points(probs, at, shape, channels=channel) >= threshold
-            labels[at] = np.where(above, table[channel + 1], 0)
-        open_ = np.flatnonzero(codes == OPEN)
-        if open_.size:
-            at = tuple(v[open_] for v in voxels)
-            labels[at] = decider(interpolate_points(probs, at, shape))
+        corner = np.unravel_index(ids, block.shape)  # stencil start (= first corner) of each block
+        owner, voxels = block_voxels(corner, starts, counts)
+        codes = block.ravel()[ids]
+        for opened in (False, True):
+            chosen = (codes == OPEN) == opened
+            at_voxel = np.flatnonzero(chosen[owner])
+            if not at_voxel.size:
+                continue
+            pick = np.flatnonzero(chosen)
+            local = (np.cumsum(chosen) - 1)[owner[at_voxel]]  # voxel → its block among the picked ones
+            channel = None if opened else (codes[pick] - (SHELL + 1)).astype(np.intp)  # shell: c decides
+            values = interpolate_blocks(probs, tuple(c[pick] for c in corner), local,
+                                        tuple(w[v[at_voxel]] for w, v in zip(weights, voxels)), channel)
+            at = tuple(v[at_voxel] for v in voxels)
+            if channel is None:
+                labels[at] = decider(values)
+            else:  # above threshold → the channel's class, else background
+                labels[at] = np.where(values >= threshold, table[channel[local] + 1], 0)
         a = b
     return labels
+
+
+def interpolate_blocks(probs: np.ndarray, corner: tuple[np.ndarray, ...], owner: np.ndarray,
+                       weight: tuple[np.ndarray, ...], channel: np.ndarray | None = None) -> np.ndarray:
+    """Trilinear values of voxels in stencil blocks: blocks start at working voxels `corner` (3 index arrays, nb),
+    voxel i lies in block `owner[i]` with per-axis weights `weight` (3 arrays, n); all K' channels (K', n), or
+    channel `channel[block]` only (n,).
+
+    The 8 corner values are gathered once per block (not per voxel) and spread to the block's voxels; the float32
+    lerps are those of `medvlseg.data.resample.interpolate_points` in the same order, so values are bit for bit
+    equal (tests/test_label_grid.py).
+    """
+    n = probs.shape[1:]
+    ends = [(c, np.minimum(c + 1, m - 1)) for c, m in zip(corner, n)]
+
+    def at(dx: int, dy: int, dz: int) -> np.ndarray:
+        if channel is None:
+            return probs[:, ends[0][dx], ends[1][dy], ends[2][dz]][:, owner]
+        return probs[channel, ends[0][dx], ends[1][dy], ends[2][dz]][owner]
+
+    def lerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+        b -= a  # in place, same rounding as a + w * (b - a)
+        b *= w
+        b += a
+        return b
+
+    wx, wy, wz = weight
+    return lerp(lerp(lerp(at(0, 0, 0), at(1, 0, 0), wx), lerp(at(0, 1, 0), at(1, 1, 0), wx), wy),
+                lerp(lerp(at(0, 0, 1), at(1, 0, 1), wx), lerp(at(0, 1, 1), at(1, 1, 1), wx), wy), wz)
