@@ -9,8 +9,9 @@ Without --model, a light LACAF run is trained for a few steps on tiny phantoms p
 onnx/openvino engines. Each (mode, engine) runs in its own spawned process: predict_file timed per stage, with
 peak RSS per stage (sampled from /proc every 10 ms), then the floor on the same files, `--repeats` rounds
 alternating, each figure its fastest round (the machine is shared: alternation keeps both under the same load).
-Printed per run: stages, floor parts, ratio; each non-torch engine's label agreement with torch on vessel voxels; the last line is `floor_ratio R` = --fast end-to-end time / floor for the first engine
-(the CPU default first, by default).
+Printed per run: stages, floor parts, ratio; each non-torch engine's label agreement with torch on vessel voxels;
+the last line is `floor_ratio R` = --fast end-to-end time / floor for the first engine (the CPU default first,
+by default).
 """
 
 from __future__ import annotations

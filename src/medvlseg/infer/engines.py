@@ -3,8 +3,9 @@ export, RUN/model.onnx from `medvlseg export`), and the logged choice behind `--
 
 `CPU_DEFAULT` is the engine that measured fastest per window and end to end on CPU in
 benchmarks/bench_predict.py while agreeing with torch on ≥ 99.99 % of vessel voxels (tests/test_engines.py checks
-the agreement on a tiny model). `auto` uses it when the export exists and was made from the checkpoint's current weights (their SHA-256 is in the
-export's JSON), and torch otherwise (GPU, free-text or box/point prompts, TTA, another window size, no or stale export), saying why.
+the agreement on a tiny model, tests/test_default_model.py on the shipped model). `auto` uses it when the export
+exists and was made from the checkpoint's current weights (their SHA-256 is in the export's JSON), and torch
+otherwise (GPU, free-text or box/point prompts, TTA, another window size, no or stale export), saying why.
 """
 
 from __future__ import annotations
