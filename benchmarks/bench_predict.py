@@ -8,7 +8,8 @@ Without --model, a light LACAF run is trained for a few steps on tiny phantoms p
 (weights do not change the timing). The run is copied and exported to ONNX in a temporary folder for the
 onnx/openvino engines. Each (mode, engine) runs in its own spawned process: predict_file timed per stage, with
 peak RSS per stage (sampled from /proc every 10 ms), then the floor on the same files, `--repeats` rounds
-alternating, each figure its fastest round (the machine is shared: alternation keeps both under the same load).
+alternating; predict's figures are its fastest round, the floor's its fastest round (sums, not per-part minima;
+the machine is shared: alternation keeps both under the same load).
 Printed per run: stages, floor parts, ratio; each non-torch engine's label agreement with torch on vessel voxels;
 the last line is `floor_ratio R` = --fast end-to-end time / floor for the first engine (the CPU default first,
 by default).
@@ -38,7 +39,8 @@ def _child(run: str, ct: str, out: str, fast: bool, engine: str, threads: int, r
     predictor = Predictor.from_run(run, PredictOptions(fast=fast, engine=engine))
     rounds = [_round(predictor, ct, out, rss) for _ in range(repeats)]
     fastest = min(rounds, key=lambda r: r["total"])
-    floor = {k: min(r[k] for r in rounds) for k in ("read", "write", "bare")}
+    low = min(rounds, key=lambda r: r["read"] + r["write"] + r["bare"])  # the fastest floor, as one round
+    floor = {k: low[k] for k in ("read", "write", "bare")}
     o = predictor.options
     q.put({**fastest, **floor, "roi": predictor.roi, "overlap": o.overlap, "engine": o.engine, "rounds": repeats,
            "rss": rss.stop()})
