@@ -13,11 +13,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cc3d
 import numpy as np
 from scipy import ndimage
 
 from medvlseg.infer.refine.graph import VesselGraph, build_graph
 from medvlseg.infer.refine.labelling import min_cut_labels, pair_weights
+from medvlseg.infer.refine.priors import airway_lumen, beside_airway
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,10 @@ class TopologyOptions:
     root_radius_mm: float = 5.0  # segments at least this thick are roots (trunk, main PAs, atrium, ostia)
     root_gain: float = 4.0  # root segments' evidence is multiplied by this
     graph_spacing_mm: float = 2.0  # grids finer than this are block-coarsened for the skeleton, mm
+    evidence_floor: float = 0.0  # |p_artery − p_vein| below this is no evidence (the voxel's share shrinks by it)
+    min_island_mm3: float = 0.0  # vessel-mask islands (26-connected) smaller than this are dropped, mm³ (0 keeps all)
+    airway_weight: float = 0.2  # bronchus prior per territory voxel (evidence units: p_artery − p_vein)
+    airway_reach_mm: float = 3.0  # lumen within the segment's radius + this counts as "beside an airway", mm
 
 
 def _crop(mask: np.ndarray) -> tuple[slice, ...]:
@@ -46,7 +52,7 @@ def _factors(spacing: Sequence[float], graph_spacing_mm: float) -> np.ndarray:
     return np.maximum(1, np.floor(graph_spacing_mm / np.asarray(spacing, dtype=np.float64) + 1e-6)).astype(np.int64)
 
 
-def _nearest_skeleton(graph: VesselGraph, spacing: np.ndarray) -> np.ndarray:
+def nearest_skeleton(graph: VesselGraph, spacing: np.ndarray) -> np.ndarray:
     """Id of the nearest skeleton voxel everywhere: segment 1..n, or n + junction id (Euclidean, mm)."""
     skeleton = np.where(graph.junctions > 0, graph.junctions + graph.n, graph.segments)
     nearest = ndimage.distance_transform_edt(skeleton == 0, sampling=spacing, return_distances=False,
@@ -78,20 +84,55 @@ def _paint(nearest: np.ndarray, seg_label: np.ndarray, junction_label: np.ndarra
     return out
 
 
+def drop_islands(labels: np.ndarray, spacing: Sequence[float], min_mm3: float) -> np.ndarray:
+    """Labels with the vessel mask's 26-connected islands below `min_mm3` (mm³) set to background (a copy)."""
+    out = labels.copy()
+    if min_mm3 <= 0 or not out.any():
+        return out
+    cc, n = cc3d.connected_components((out > 0).astype(np.uint8), connectivity=26, return_N=True)
+    volume = np.bincount(cc.ravel(), minlength=n + 1) * float(np.prod(spacing))
+    small = volume < min_mm3
+    small[0] = False
+    out[small[cc]] = 0
+    return out
+
+
+def _coarse_any(fine: np.ndarray, f: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Block-`f` coarsening of a boolean array to `shape`: True where any voxel of the block is."""
+    out = np.zeros(shape, dtype=bool)
+    idx = np.nonzero(fine)
+    out[tuple(i // k for i, k in zip(idx, f))] = True
+    return out
+
+
+def _airway_term(graph: VesselGraph, image: np.ndarray, mask: np.ndarray, spacing: Sequence[float], f: np.ndarray,
+                 coarse_shape: tuple[int, ...], territory: np.ndarray, options: TopologyOptions) -> np.ndarray:
+    """(n,) bronchus prior: + for segments beside an airway lumen, − for the others, relative to this CT's share."""
+    lumen = _coarse_any(airway_lumen(image, mask, spacing), f, coarse_shape)
+    beside = beside_airway(graph.segments, graph.n, graph.radius_mm, lumen, np.asarray(spacing) * f,
+                           options.airway_reach_mm)
+    share = float(np.sum(beside * territory) / max(float(territory.sum()), 1e-9))
+    return options.airway_weight * territory * (beside - share)
+
+
 def refine_topology(labels: np.ndarray, evidence: np.ndarray, spacing: Sequence[float],
-                    options: TopologyOptions | None = None) -> np.ndarray:
-    """Labels (X, Y, Z; 1 artery, 2 vein) + evidence (X, Y, Z: p_artery − p_vein) → refined labels (same mask)."""
+                    options: TopologyOptions | None = None, image: np.ndarray | None = None) -> np.ndarray:
+    """Labels (X, Y, Z; 1 artery, 2 vein) + evidence (X, Y, Z: p_artery − p_vein) [+ the CT in HU, for the
+    bronchus prior] → refined labels (same vessel mask)."""
     options = options or TopologyOptions()
-    if labels.shape != evidence.shape:
-        raise ValueError(f"labels {labels.shape} and evidence {evidence.shape} must have the same shape")
+    if labels.shape != evidence.shape or (image is not None and image.shape != labels.shape):
+        raise ValueError(f"labels {labels.shape}, evidence {evidence.shape} and image "
+                         f"{None if image is None else image.shape} must have the same shape")
+    labels = drop_islands(labels, spacing, options.min_island_mm3)
     mask = labels > 0
     if not mask.any():
-        return labels.copy()
+        return labels
     box = _crop(mask)
     idx = np.nonzero(mask[box])  # fine mask voxels, crop coordinates
     offset = tuple(b.start for b in box)
     fine = tuple(i + o for i, o in zip(idx, offset))
     voxel_evidence = evidence[fine].astype(np.float64)  # (N,) artery − vein
+    voxel_evidence = np.sign(voxel_evidence) * np.maximum(np.abs(voxel_evidence) - options.evidence_floor, 0.0)
     f = _factors(spacing, options.graph_spacing_mm)
     coarse_idx = tuple(i // k for i, k in zip(idx, f))
     coarse_shape = tuple(int(-(-(b.stop - b.start) // k)) for b, k in zip(box, f))
@@ -101,11 +142,13 @@ def refine_topology(labels: np.ndarray, evidence: np.ndarray, spacing: Sequence[
     graph = build_graph(coarse, coarse_spacing)
     if graph.n == 0:
         return labels.copy()
-    seg = _nearest_skeleton(graph, coarse_spacing)[coarse_idx]  # (N,) 1..n segment, n+1.. junction
+    seg = nearest_skeleton(graph, coarse_spacing)[coarse_idx]  # (N,) 1..n segment, n+1.. junction
     on_seg = seg <= graph.n
     territory = np.bincount(seg[on_seg] - 1, minlength=graph.n).astype(np.float64)
     unary = np.bincount(seg[on_seg] - 1, weights=voxel_evidence[on_seg], minlength=graph.n)
     unary = np.where(graph.radius_mm >= options.root_radius_mm, options.root_gain * unary, unary)
+    if image is not None and options.airway_weight > 0:
+        unary = unary + _airway_term(graph, image[box], mask[box], spacing, f, coarse_shape, territory, options)
     artery = min_cut_labels(unary, graph.pairs, pair_weights(graph, territory, options.beta))
     seg_label = np.where(artery, ARTERY, VEIN).astype(labels.dtype)
     out = labels.copy()
@@ -127,11 +170,11 @@ def av_evidence(fg: np.ndarray, dim: int = 0) -> np.ndarray:
 
 
 def refine_labels(labels: np.ndarray, evidence: np.ndarray, spacing: Sequence[float], five_class: bool,
-                  options: TopologyOptions | None = None) -> np.ndarray:
+                  options: TopologyOptions | None = None, image: np.ndarray | None = None) -> np.ndarray:
     """Refine 3-class labels (1 artery, 2 vein) or 5-class labels (1 LA, 2 LV, 3 RA, 4 RV: artery/vein from the
-    refinement, left/right kept from the network) with the artery − vein `evidence`; spacing in mm."""
+    refinement, left/right kept from the network) with the artery − vein `evidence` (+ the CT in HU); mm."""
     if not five_class:
-        return refine_topology(labels, evidence, spacing, options)
+        return refine_topology(labels, evidence, spacing, options, image)
     av = np.where(labels > 0, (labels.astype(np.int16) - 1) % 2 + 1, 0).astype(labels.dtype)
-    refined = refine_topology(av, evidence, spacing, options)
+    refined = refine_topology(av, evidence, spacing, options, image)
     return np.where(labels >= 3, refined + 2 * (refined > 0), refined).astype(labels.dtype)

@@ -1,0 +1,178 @@
+"""Score `--refine none` vs `--refine topology` from cached predictions (experiments/topology_engine.py `score`).
+
+Per case (cached `predict --fast --probabilities` outputs of the shipped default model, input grid): the voxel-wise
+labels as written (`none`), the same labels refined from the saved artery − vein evidence and the CT (`topology`),
+and an oracle-noised network (truth vessel mask; artery/vein evidence from the truth with whole segments flipped
+and voxel noise) before and after refinement — what the graph step does when the evidence is informative.
+Metrics are `medvlseg evaluate`'s (medvlseg.eval.evaluate.score_case); paired tests from
+medvlseg.experiments.stats over a (1 model, cases) matrix. Writes OUT/engine.json, OUT/oracle.json, OUT/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+from tqdm import tqdm
+
+from medvlseg.eval.evaluate import GtCase, score_case
+from medvlseg.experiments.stats import paired_test
+from medvlseg.infer.predictor import probability_path
+from medvlseg.infer.refine import TopologyOptions, refine_topology
+from medvlseg.infer.refine.graph import build_graph
+from medvlseg.infer.refine.topology import nearest_skeleton
+from medvlseg.io import Manifest, read_image
+from medvlseg.utils.atomic import write_json, write_text
+
+METRICS = ("dice", "cldice", "skeleton_recall", "av_accuracy", "components", "betti0_error")
+CLASSES = ("artery", "vein")
+COMMAND = "nice .venv/bin/python experiments/topology_engine.py score"
+
+
+@dataclass
+class Cached:
+    """One cached case on its canonical input grid (HU, labels 1 artery 2 vein, artery − vein evidence, mm)."""
+
+    name: str
+    meta: dict
+    image: np.ndarray
+    labels: np.ndarray
+    evidence: np.ndarray
+    truth: np.ndarray
+    spacing: tuple[float, ...]
+    label_path: Path
+
+
+def load_cases(work: Path) -> list[Cached]:
+    """Every test case of WORK/cases/dataset.json with its cached prediction under WORK/pred."""
+    out = []
+    for case in Manifest.load(work / "cases" / "dataset.json").split("test"):
+        pred_path = work / "pred" / f"{case.name}.nii.gz"
+        labels = read_image(pred_path)
+        prob = nib.as_closest_canonical(nib.load(str(probability_path(pred_path))))
+        probs = np.asarray(prob.dataobj, dtype=np.float32)  # (X, Y, Z, 2) canonical
+        out.append(Cached(case.name, case.meta, read_image(case.image).array.astype(np.float32),
+                          labels.array.astype(np.uint8), probs[..., 0] - probs[..., 1],
+                          read_image(case.label).array.astype(np.uint8), tuple(labels.spacing), case.label))
+    return out
+
+
+def oracle(truth: np.ndarray, spacing: tuple[float, ...], flip: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Oracle-noised network: (labels, evidence) on the truth vessel mask, the truth's class with a share `flip`
+    of the truth graph's segments flipped whole and smoothed voxel noise (σ 0.5 on a ±0.3 signal)."""
+    rng = np.random.default_rng(seed)
+    mask = truth > 0
+    graph = build_graph(mask, spacing)
+    seg = nearest_skeleton(graph, np.asarray(spacing, dtype=np.float64))
+    flipped = np.concatenate([[False], rng.random(graph.n) < flip, np.zeros(int(graph.junctions.max(initial=0)), bool)])
+    sign = np.where(truth == 1, 1.0, -1.0) * np.where(flipped[seg], -1.0, 1.0)
+    noise = ndimage.gaussian_filter(rng.normal(0.0, 1.0, truth.shape), 1.0)
+    noise *= 0.5 / max(float(noise[mask].std()), 1e-9)
+    evidence = np.where(mask, 0.3 * sign + noise, 0.0).astype(np.float32)
+    return np.where(mask, np.where(evidence > 0, 1, 2), 0).astype(np.uint8), evidence
+
+
+def rows_of(name: str, labels: np.ndarray, truth: np.ndarray, spacing: tuple[float, ...], path: Path) -> list[dict]:
+    """evaluate's per-class rows of one labelling."""
+    return score_case(labels.astype(np.int16), truth.astype(np.int16), GtCase(name, path), spacing)
+
+
+def summarise(rows: dict[str, list[dict]], base: str, new: str, cases: list[str]) -> dict:
+    """Means per class and arm, per-case class-mean matrices and paired tests new vs base."""
+    def per_case(arm: str, metric: str) -> np.ndarray:
+        by = {(r["case"], r["class"]): float(r[metric]) for r in rows[arm]}
+        return np.array([[np.nanmean([by[c, k] for k in CLASSES]) for c in cases]])  # (1 model, cases)
+
+    means = {arm: {k: {m: float(np.nanmean([r[m] for r in rs if r["class"] == k])) for m in METRICS}
+                   for k in CLASSES} for arm, rs in rows.items()}
+    tests = {}
+    for metric, direction in (("av_accuracy", "greater"), ("dice", "greater"), ("cldice", "greater"),
+                              ("skeleton_recall", "greater"), ("components", "less")):
+        tests[metric] = paired_test(per_case(new, metric), per_case(base, metric), direction).as_dict()
+    comp = {k: means[base][k]["components"] / max(means[new][k]["components"], 1e-9) for k in CLASSES}
+    return {"means": means, "components_reduction_x": comp, "paired": tests,
+            "per_case": {arm: {m: per_case(arm, m)[0].tolist() for m in METRICS} for arm in rows}}
+
+
+def hardware() -> str:
+    """One line: CPUs, CPU model, Python."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return f"{os.cpu_count()} CPU cores ({cpu}), Python {sys.version.split()[0]}, no GPU; shared with other jobs"
+
+
+def score(work: Path, out: Path, flip: float, options: TopologyOptions | None = None) -> dict:
+    """Both experiments on every cached case; writes OUT/engine.json, OUT/oracle.json and OUT/README.md."""
+    options = options or TopologyOptions()
+    cases = load_cases(work)
+    names = [c.name for c in cases]
+    rows: dict[str, list[dict]] = {"none": [], "topology": []}
+    orows: dict[str, list[dict]] = {"none": [], "topology": []}
+    seconds = 0.0
+    for i, c in enumerate(tqdm(cases, desc="score", unit="case")):
+        t0 = time.perf_counter()
+        refined = refine_topology(c.labels, c.evidence, c.spacing, options, image=c.image)
+        seconds += time.perf_counter() - t0
+        rows["none"] += rows_of(c.name, c.labels, c.truth, c.spacing, c.label_path)
+        rows["topology"] += rows_of(c.name, refined, c.truth, c.spacing, c.label_path)
+        o_labels, o_evidence = oracle(c.truth, c.spacing, flip, seed=i)
+        orows["none"] += rows_of(c.name, o_labels, c.truth, c.spacing, c.label_path)
+        o_refined = refine_topology(o_labels, o_evidence, c.spacing, options, image=c.image)
+        orows["topology"] += rows_of(c.name, o_refined, c.truth, c.spacing, c.label_path)
+    common = {"command": COMMAND, "hardware": hardware(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "options": vars(options), "cases": {c.name: {k: c.meta[k] for k in ("phase", "fov", "spacing", "shape")}
+                                                  for c in cases}}
+    engine = {**common, "model": "shipped default (predict --fast --probabilities)", "refine_s_total": seconds,
+              **summarise(rows, "none", "topology", names), "rows": rows}
+    orc = {**common, "oracle": {"flip_segments": flip, "signal": 0.3, "noise_sigma": 0.5},
+           **summarise(orows, "none", "topology", names), "rows": orows}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "engine.json", engine)
+    write_json(out / "oracle.json", orc)
+    write_text(out / "README.md", report(engine, orc, names))
+    print(report(engine, orc, names))
+    return engine
+
+
+def _table(res: dict, names: list[str], title: str) -> list[str]:
+    """Markdown: class means before/after, paired tests, per-case rows (class means)."""
+    m, lines = res["means"], [f"### {title}", "", "| class | metric | none | topology | change |", "|---|---|---|---|---|"]
+    for k in CLASSES:
+        for metric in METRICS:
+            a, b = m["none"][k][metric], m["topology"][k][metric]
+            change = f"{a / b:.2f}x fewer" if metric == "components" and b else f"{b - a:+.3f}"
+            lines.append(f"| {k} | {metric} | {a:.3f} | {b:.3f} | {change} |")
+    lines += ["", "Paired tests (topology − none, per case mean of artery and vein; 1 model x cases):"]
+    for metric, t in res["paired"].items():
+        lines.append(f"- {metric} ({t['direction']}): effect {t['mean_diff']:+.3f} (95 % CI {t['ci_low']:+.3f} to "
+                     f"{t['ci_high']:+.3f}), Wilcoxon p = {t['p_wilcoxon']:.3g}, permutation p = "
+                     f"{t['p_permutation']:.3g} → **{t['verdict']}**")
+    lines += ["", "| case | phase | fov | av_acc none | av_acc topo | dice none | dice topo | comp none | comp topo |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    pc = res["per_case"]
+    for i, n in enumerate(names):
+        meta = res["cases"][n]
+        lines.append(f"| {n} | {meta['phase']} | {meta['fov']} | {pc['none']['av_accuracy'][i]:.3f} | "
+                     f"{pc['topology']['av_accuracy'][i]:.3f} | {pc['none']['dice'][i]:.3f} | "
+                     f"{pc['topology']['dice'][i]:.3f} | {pc['none']['components'][i]:.1f} | "
+                     f"{pc['topology']['components'][i]:.1f} |")
+    return lines + [""]
+
+
+def report(engine: dict, orc: dict, names: list[str]) -> str:
+    """docs/results/topology/README.md text."""
+    head = ["# `--refine topology` on unseen engine cases (issue 17)", "",
+            f"Command: `{engine['command']}` (after `testset` and `predict`, see experiments/topology_engine.py).",
+            f"Hardware: {engine['hardware']}. Date: {engine['date']}. Options: `{engine['options']}`.",
+            f"Refinement time, all {len(names)} cases: {engine['refine_s_total']:.1f} s.", "",
+            "Metrics are `medvlseg evaluate`'s per class; `components` is β0 of the class mask (per-case mean of "
+            "artery and vein in the per-case table).", ""]
+    return "\n".join(head + _table(engine, names, "Shipped default model (predict --fast)")
+                     + _table(orc, names, f"Oracle-noised network ({orc['oracle']})"))
