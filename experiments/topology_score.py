@@ -95,7 +95,10 @@ def summarise(rows: dict[str, list[dict]], base: str, new: str, cases: list[str]
     tests = {}
     for metric, direction in (("av_accuracy", "greater"), ("dice", "greater"), ("cldice", "greater"),
                               ("skeleton_recall", "greater"), ("components", "less")):
-        tests[metric] = paired_test(per_case(new, metric), per_case(base, metric), direction).as_dict()
+        a, b = per_case(new, metric), per_case(base, metric)
+        defined = np.isfinite(a[0]) & np.isfinite(b[0])  # av_accuracy is undefined where no vessel voxel overlaps
+        tests[metric] = paired_test(a[:, defined], b[:, defined], direction).as_dict() | {
+            "undefined_cases": [c for c, d in zip(cases, defined) if not d]}
     comp = {k: means[base][k]["components"] / max(means[new][k]["components"], 1e-9) for k in CLASSES}
     return {"means": means, "components_reduction_x": comp, "paired": tests,
             "per_case": {arm: {m: per_case(arm, m)[0].tolist() for m in METRICS} for arm in rows}}

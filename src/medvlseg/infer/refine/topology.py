@@ -19,7 +19,7 @@ from scipy import ndimage
 
 from medvlseg.infer.refine.graph import VesselGraph, build_graph
 from medvlseg.infer.refine.labelling import min_cut_labels, pair_weights
-from medvlseg.infer.refine.priors import airway_lumen, beside_airway
+from medvlseg.infer.refine.priors import beside_airway, block_min, lumen_distance
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class TopologyOptions:
     root_gain: float = 4.0  # root segments' evidence is multiplied by this
     graph_spacing_mm: float = 2.0  # grids finer than this are block-coarsened for the skeleton, mm
     evidence_floor: float = 0.0  # |p_artery − p_vein| below this is no evidence (the voxel's share shrinks by it)
-    min_island_mm3: float = 0.0  # vessel-mask islands (26-connected) smaller than this are dropped, mm³ (0 keeps all)
+    min_island_mm3: float = 1000.0  # vessel-mask islands (26-connected) below this are dropped, mm³ (0 keeps all)
     airway_weight: float = 0.2  # bronchus prior per territory voxel (evidence units: p_artery − p_vein)
     airway_reach_mm: float = 3.0  # lumen within the segment's radius + this counts as "beside an airway", mm
 
@@ -97,20 +97,15 @@ def drop_islands(labels: np.ndarray, spacing: Sequence[float], min_mm3: float) -
     return out
 
 
-def _coarse_any(fine: np.ndarray, f: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Block-`f` coarsening of a boolean array to `shape`: True where any voxel of the block is."""
-    out = np.zeros(shape, dtype=bool)
-    idx = np.nonzero(fine)
-    out[tuple(i // k for i, k in zip(idx, f))] = True
-    return out
-
-
-def _airway_term(graph: VesselGraph, image: np.ndarray, mask: np.ndarray, spacing: Sequence[float], f: np.ndarray,
-                 coarse_shape: tuple[int, ...], territory: np.ndarray, options: TopologyOptions) -> np.ndarray:
+def _airway_term(graph: VesselGraph, image: np.ndarray, mask: np.ndarray, spacing: Sequence[float],
+                 box: tuple[slice, ...], f: np.ndarray, territory: np.ndarray, options: TopologyOptions) -> np.ndarray:
     """(n,) bronchus prior: + for segments beside an airway lumen, − for the others, relative to this CT's share."""
-    lumen = _coarse_any(airway_lumen(image, mask, spacing), f, coarse_shape)
-    beside = beside_airway(graph.segments, graph.n, graph.radius_mm, lumen, np.asarray(spacing) * f,
-                           options.airway_reach_mm)
+    margin = float(graph.radius_mm.max(initial=0.0)) + options.airway_reach_mm + 2.0
+    dist = lumen_distance(image, mask, spacing, box, margin)
+    if dist is None:
+        return np.zeros(graph.n)
+    coarse = block_min(dist, f)[tuple(slice(0, n) for n in graph.segments.shape)]
+    beside = beside_airway(graph.segments, graph.n, graph.radius_mm, coarse, options.airway_reach_mm)
     share = float(np.sum(beside * territory) / max(float(territory.sum()), 1e-9))
     return options.airway_weight * territory * (beside - share)
 
@@ -148,7 +143,7 @@ def refine_topology(labels: np.ndarray, evidence: np.ndarray, spacing: Sequence[
     unary = np.bincount(seg[on_seg] - 1, weights=voxel_evidence[on_seg], minlength=graph.n)
     unary = np.where(graph.radius_mm >= options.root_radius_mm, options.root_gain * unary, unary)
     if image is not None and options.airway_weight > 0:
-        unary = unary + _airway_term(graph, image[box], mask[box], spacing, f, coarse_shape, territory, options)
+        unary = unary + _airway_term(graph, image, mask, spacing, box, f, territory, options)
     artery = min_cut_labels(unary, graph.pairs, pair_weights(graph, territory, options.beta))
     seg_label = np.where(artery, ARTERY, VEIN).astype(labels.dtype)
     out = labels.copy()
