@@ -123,7 +123,7 @@ def test_bronchus_prior_labels_the_vessel_beside_the_airway_artery() -> None:
     lumen = airway_lumen(ct, artery | vein, (1.0, 1.0, 1.0))
     assert lumen[tube((4, 14, 24), (44, 14, 24), 1.5)].mean() > 0.8 and not lumen[~tube((4, 14, 24), (44, 14, 24), 3.0)].any()
     labels = np.where(artery | vein, 2, 0).astype(np.uint8)  # the network called both vein, with no confidence
-    keep = TopologyOptions(min_island_mm3=0.0)  # two separate ~500 mm³ tubes
+    keep = TopologyOptions(min_island_mm3=0.0, airway_weight=0.2)  # two separate ~500 mm³ tubes; prior on
     out = refine_topology(labels, np.zeros(SHAPE, np.float32), (1.0, 1.0, 1.0), keep, image=ct)
     assert np.all(out[artery] == 1) and np.all(out[vein] == 2)
     assert np.array_equal(refine_topology(labels, np.zeros(SHAPE, np.float32), (1.0, 1.0, 1.0), keep), labels)

@@ -1,7 +1,7 @@
 """Anatomical priors of the segment labelling: the bronchus prior (arteries run beside airways) from the CT.
 
 Airway lumen is air inside the lung: voxels of the smoothed CT below `lumen_hu` (HU) that are also darker than their
-lung surroundings (local mean over `background_mm`) by `contrast_hu` — so parenchyma in a dependent or
+lung surroundings (mean of the lung-like voxels, < −500 HU, over `background_mm`) by `contrast_hu` — so parenchyma in a dependent or
 emphysematous region is not taken for lumen unless it is a dark tube (the surroundings: a box mean, O(1) per voxel,
 where a median would dominate the refinement's time). A vessel segment is "beside an airway" when a
 lumen voxel lies within its own calibre + `reach_mm` of its skeleton. Hand-written (scipy.ndimage filters and
@@ -22,7 +22,9 @@ def airway_lumen(image: np.ndarray, vessels: np.ndarray, spacing: Sequence[float
     sp = np.asarray(spacing, dtype=np.float64)
     smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), sigma=0.7 / sp)
     size = tuple(max(3, int(round(background_mm / s)) | 1) for s in sp)
-    background = ndimage.uniform_filter(smooth, size=size)
+    lung = (smooth < -500.0).astype(np.float32)  # the mean is over lung-like voxels only: bright vessels and walls
+    background = ndimage.uniform_filter(smooth * lung, size=size) / np.maximum(ndimage.uniform_filter(lung, size=size),
+                                                                               1e-6)  # would fake a dark rim
     lumen = (smooth < lumen_hu) & (background - smooth > contrast_hu)
     return lumen & ~ndimage.binary_dilation(vessels, iterations=1)
 

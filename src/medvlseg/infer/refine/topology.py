@@ -32,12 +32,13 @@ class TopologyOptions:
     """Weights of the segment labelling (territory voxels, mm)."""
 
     beta: float = 1.0  # continuity weight per territory voxel of the smaller segment
-    root_radius_mm: float = 5.0  # segments at least this thick are roots (trunk, main PAs, atrium, ostia)
+    root_radius_mm: float = 3.5  # segments at least this thick are roots (trunk, main PAs, atrium, ostia)
     root_gain: float = 4.0  # root segments' evidence is multiplied by this
     graph_spacing_mm: float = 2.0  # grids finer than this are block-coarsened for the skeleton, mm
+    balance: bool = True  # shift the evidence so the segment vote keeps the network's artery/vein voxel share
     evidence_floor: float = 0.0  # |p_artery − p_vein| below this is no evidence (the voxel's share shrinks by it)
     min_island_mm3: float = 1000.0  # vessel-mask islands (26-connected) below this are dropped, mm³ (0 keeps all)
-    airway_weight: float = 0.2  # bronchus prior per territory voxel (evidence units: p_artery − p_vein)
+    airway_weight: float = 0.0  # bronchus prior per territory voxel (p_artery − p_vein units; 0: off, see docs)
     airway_reach_mm: float = 3.0  # lumen within the segment's radius + this counts as "beside an airway", mm
 
 
@@ -82,6 +83,21 @@ def _paint(nearest: np.ndarray, seg_label: np.ndarray, junction_label: np.ndarra
     jl = junction_label[nearest[~on_seg] - n - 1] if junction_label.size else np.zeros(0, np.int64)
     out[~on_seg] = np.where(jl > 0, jl, voxel_label[~on_seg])
     return out
+
+
+def balance_shift(mean_evidence: np.ndarray, territory: np.ndarray, artery_voxels: float) -> float:
+    """Evidence offset c such that the segments with mean evidence > c cover about `artery_voxels` territory voxels
+    (the network's own artery share), so a segment vote keeps the class balance instead of the network's bias."""
+    if mean_evidence.size == 0:
+        return 0.0
+    order = np.argsort(-mean_evidence)
+    covered = np.concatenate([[0.0], np.cumsum(territory[order])])  # territory of the top-k segments, k = 0..n
+    k = int(np.argmin(np.abs(covered - artery_voxels)))  # segments order[:k] hold the artery share
+    if k == 0:
+        return float(mean_evidence[order[0]]) + 1e-6
+    if k == order.size:
+        return float(mean_evidence[order[-1]]) - 1e-6
+    return 0.5 * float(mean_evidence[order[k - 1]] + mean_evidence[order[k]])
 
 
 def drop_islands(labels: np.ndarray, spacing: Sequence[float], min_mm3: float) -> np.ndarray:
@@ -141,6 +157,9 @@ def refine_topology(labels: np.ndarray, evidence: np.ndarray, spacing: Sequence[
     on_seg = seg <= graph.n
     territory = np.bincount(seg[on_seg] - 1, minlength=graph.n).astype(np.float64)
     unary = np.bincount(seg[on_seg] - 1, weights=voxel_evidence[on_seg], minlength=graph.n)
+    if options.balance:
+        artery_voxels = float(np.count_nonzero(labels[fine][on_seg] == ARTERY))
+        unary = unary - territory * balance_shift(unary / np.maximum(territory, 1.0), territory, artery_voxels)
     unary = np.where(graph.radius_mm >= options.root_radius_mm, options.root_gain * unary, unary)
     if image is not None and options.airway_weight > 0:
         unary = unary + _airway_term(graph, image, mask, spacing, box, f, territory, options)
