@@ -79,6 +79,29 @@ def oracle(truth: np.ndarray, spacing: tuple[float, ...], flip: float, seed: int
     return np.where(mask, np.where(evidence > 0, 1, 2), 0).astype(np.uint8), evidence
 
 
+def evidence_vs_truth(c: Cached) -> dict[str, float]:
+    """How informative the network's evidence is on its own vessel graph: share of the truth-vessel voxels whose
+    segment's summed evidence has the truth majority's sign, the same for single voxels, and the upper bound of any
+    segment labelling (each segment's territory labelled with its truth majority)."""
+    mask = c.labels > 0
+    spacing = np.asarray(c.spacing, dtype=np.float64)
+    graph = build_graph(mask, spacing)
+    idx = np.nonzero(mask)
+    seg, truth, ev = nearest_skeleton(graph, spacing)[idx], c.truth[idx], c.evidence[idx]
+    on = (seg <= graph.n) & (truth > 0)
+    s, t, e = seg[on] - 1, truth[on], ev[on]
+    artery = np.bincount(s, weights=t == 1, minlength=graph.n)
+    vein = np.bincount(s, weights=t == 2, minlength=graph.n)
+    seg_artery = np.bincount(s, weights=e, minlength=graph.n) > 0
+    n = max(int(on.sum()), 1)
+    if not on.any():
+        return {"voxel_sign_accuracy": float("nan"), "segment_sign_accuracy": float("nan"),
+                "segment_upper_bound": float("nan"), "segments": int(graph.n)}
+    return {"voxel_sign_accuracy": float(np.mean((e > 0) == (t == 1))),
+            "segment_sign_accuracy": float(np.sum(np.where(seg_artery, artery, vein)) / n),
+            "segment_upper_bound": float(np.sum(np.maximum(artery, vein)) / n), "segments": int(graph.n)}
+
+
 def rows_of(name: str, labels: np.ndarray, truth: np.ndarray, spacing: tuple[float, ...], path: Path) -> list[dict]:
     """evaluate's per-class rows of one labelling."""
     return score_case(labels.astype(np.int16), truth.astype(np.int16), GtCase(name, path), spacing)
@@ -119,7 +142,9 @@ def score(work: Path, out: Path, flip: float, options: TopologyOptions | None = 
     rows: dict[str, list[dict]] = {"none": [], "topology": []}
     orows: dict[str, list[dict]] = {"none": [], "topology": []}
     seconds = 0.0
+    analysis = {}
     for i, c in enumerate(tqdm(cases, desc="score", unit="case")):
+        analysis[c.name] = evidence_vs_truth(c)
         t0 = time.perf_counter()
         refined = refine_topology(c.labels, c.evidence, c.spacing, options, image=c.image)
         seconds += time.perf_counter() - t0
@@ -133,6 +158,7 @@ def score(work: Path, out: Path, flip: float, options: TopologyOptions | None = 
               "options": vars(options), "cases": {c.name: {k: c.meta[k] for k in ("phase", "fov", "spacing", "shape")}
                                                   for c in cases}}
     engine = {**common, "model": "shipped default (predict --fast --probabilities)", "refine_s_total": seconds,
+              "evidence_vs_truth": analysis,
               **summarise(rows, "none", "topology", names), "rows": rows}
     orc = {**common, "oracle": {"flip_segments": flip, "signal": 0.3, "noise_sigma": 0.5},
            **summarise(orows, "none", "topology", names), "rows": orows}
@@ -146,7 +172,8 @@ def score(work: Path, out: Path, flip: float, options: TopologyOptions | None = 
 
 def _table(res: dict, names: list[str], title: str) -> list[str]:
     """Markdown: class means before/after, paired tests, per-case rows (class means)."""
-    m, lines = res["means"], [f"### {title}", "", "| class | metric | none | topology | change |", "|---|---|---|---|---|"]
+    m = res["means"]
+    lines = [f"### {title}", "", "| class | metric | none | topology | change |", "|---|---|---|---|---|"]
     for k in CLASSES:
         for metric in METRICS:
             a, b = m["none"][k][metric], m["topology"][k][metric]
@@ -176,6 +203,19 @@ def report(engine: dict, orc: dict, names: list[str]) -> str:
             f"Hardware: {engine['hardware']}. Date: {engine['date']}. Options: `{engine['options']}`.",
             f"Refinement time, all {len(names)} cases: {engine['refine_s_total']:.1f} s.", "",
             "Metrics are `medvlseg evaluate`'s per class; `components` is β0 of the class mask (per-case mean of "
-            "artery and vein in the per-case table).", ""]
+            "artery and vein in the per-case table).", "",
+            "### Evidence vs truth (shipped model, its own vessel graph)",
+            "", "Share of truth-vessel voxels in the predicted mask whose class the network's evidence gets right: per "
+            "voxel (sign of p_artery − p_vein), per segment (sign of the sum over the segment's territory), and the "
+            "ceiling of any segment labelling (each segment takes its truth majority).", "",
+            "| case | voxel sign | segment sign | segment ceiling | segments |", "|---|---|---|---|---|"]
+    for n in names:
+        a = engine["evidence_vs_truth"][n]
+        head.append(f"| {n} | {a['voxel_sign_accuracy']:.3f} | {a['segment_sign_accuracy']:.3f} | "
+                    f"{a['segment_upper_bound']:.3f} | {a['segments']} |")
+    mean = {k: float(np.nanmean([engine["evidence_vs_truth"][n][k] for n in names]))
+            for k in ("voxel_sign_accuracy", "segment_sign_accuracy", "segment_upper_bound")}
+    head += [f"| mean | {mean['voxel_sign_accuracy']:.3f} | {mean['segment_sign_accuracy']:.3f} | "
+             f"{mean['segment_upper_bound']:.3f} | |", ""]
     return "\n".join(head + _table(engine, names, "Shipped default model (predict --fast)")
                      + _table(orc, names, f"Oracle-noised network ({orc['oracle']})"))

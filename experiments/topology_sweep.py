@@ -28,7 +28,9 @@ SETTINGS = {"voxel-wise (none)": None, "default": TopologyOptions(),
             "roots from 5 mm": TopologyOptions(root_radius_mm=5.0), "no balance": TopologyOptions(balance=False),
             "bronchus prior 0.05": TopologyOptions(airway_weight=0.05),
             "bronchus prior 0.2": TopologyOptions(airway_weight=0.2),
-            "islands kept": TopologyOptions(min_island_mm3=0.0), "islands < 300 mm3": TopologyOptions(min_island_mm3=300.0)}
+            "crossings from segments": TopologyOptions(crossings_from_segments=True),
+            "islands kept": TopologyOptions(min_island_mm3=0.0),
+            "islands < 300 mm3": TopologyOptions(min_island_mm3=300.0)}
 
 
 def main() -> None:
@@ -46,8 +48,8 @@ def main() -> None:
         probs = np.moveaxis(np.asarray(prob_img.dataobj, dtype=np.float32), -1, 0)  # (2, X, Y, Z) canonical
         gt = read_image(case.label).array.astype(np.int16)
         for name, opts in SETTINGS.items():
-            lab = labels.array if opts is None else refine_topology(labels.array, probs[0] - probs[1], labels.spacing, opts,
-                                                                  image=image)
+            lab = labels.array if opts is None else refine_topology(labels.array, probs[0] - probs[1],
+                                                                  labels.spacing, opts, image=image)
             rows[name] += score_case(lab.astype(np.int16), gt, GtCase(case.name, case.label), labels.spacing)
     print(f"{args.split} split; mean over cases")
     print(f"{'setting':24} {'av_acc artery':>13} {'av_acc vein':>11} {'comp artery':>11} {'comp vein':>9} "

@@ -1,5 +1,6 @@
 """`predict --refine`: `none` is the voxel-wise output byte for byte; `topology` keeps the vessel mask (less its
-islands below TopologyOptions.min_island_mm3), the sides and the geometry. The network is a stub with fixed, deliberately noisy artery/vein evidence (fast, deterministic)."""
+islands below TopologyOptions.min_island_mm3), the sides and the geometry. The network is a stub with fixed,
+deliberately noisy artery/vein evidence (fast, deterministic)."""
 
 from __future__ import annotations
 

@@ -121,7 +121,8 @@ def test_bronchus_prior_labels_the_vessel_beside_the_airway_artery() -> None:
     wall = tube((4, 14, 24), (44, 14, 24), 3.5) & ~airway & ~artery
     ct[wall] = 20.0  # the bronchial wall
     lumen = airway_lumen(ct, artery | vein, (1.0, 1.0, 1.0))
-    assert lumen[tube((4, 14, 24), (44, 14, 24), 1.5)].mean() > 0.8 and not lumen[~tube((4, 14, 24), (44, 14, 24), 3.0)].any()
+    core, outer = tube((4, 14, 24), (44, 14, 24), 1.5), tube((4, 14, 24), (44, 14, 24), 3.0)
+    assert lumen[core].mean() > 0.8 and not lumen[~outer].any()  # the lumen, nothing outside the airway
     labels = np.where(artery | vein, 2, 0).astype(np.uint8)  # the network called both vein, with no confidence
     keep = TopologyOptions(min_island_mm3=0.0, airway_weight=0.2)  # two separate ~500 mm³ tubes; prior on
     out = refine_topology(labels, np.zeros(SHAPE, np.float32), (1.0, 1.0, 1.0), keep, image=ct)

@@ -1,11 +1,11 @@
 """Anatomical priors of the segment labelling: the bronchus prior (arteries run beside airways) from the CT.
 
 Airway lumen is air inside the lung: voxels of the smoothed CT below `lumen_hu` (HU) that are also darker than their
-lung surroundings (mean of the lung-like voxels, < −500 HU, over `background_mm`) by `contrast_hu` — so parenchyma in a dependent or
-emphysematous region is not taken for lumen unless it is a dark tube (the surroundings: a box mean, O(1) per voxel,
-where a median would dominate the refinement's time). A vessel segment is "beside an airway" when a
-lumen voxel lies within its own calibre + `reach_mm` of its skeleton. Hand-written (scipy.ndimage filters and
-distance transforms): no maintained library detects airways in a label-free way at clinical resolutions.
+lung surroundings (mean of the lung-like voxels, < −500 HU, over `background_mm`: a box mean, O(1) per voxel) by
+`contrast_hu`, so dependent or emphysematous parenchyma is not taken for lumen unless it is a dark tube. A vessel
+segment is "beside an airway" when a lumen voxel lies within its own calibre + `reach_mm` of its skeleton.
+Hand-written (scipy.ndimage filters and distance transforms): no maintained library detects airways label-free at
+clinical resolutions.
 """
 
 from __future__ import annotations
