@@ -4,6 +4,7 @@ refinement scored from the cache; results in docs/results/topology/ (json + md, 
   nice .venv/bin/python experiments/topology_engine.py testset   # 16 engine cases (4 phases x 4 fields of view)
   nice .venv/bin/python experiments/topology_engine.py predict   # shipped default model, --fast, probabilities kept
   nice .venv/bin/python experiments/topology_engine.py score     # none vs topology (+ oracle-noised evidence)
+  .venv/bin/python experiments/topology_engine.py report         # README.md again from the saved JSONs
 
 Work files (cases, cached predictions) go to experiments/work/topology_engine/ (not committed). Seeds come from
 SeedSequence([17, i, salt]): disjoint from the stream's training seeds ([seed, rank, index, 1515]), its validation
@@ -77,7 +78,7 @@ def predict(manifest: Path = WORK / "cases" / "dataset.json", out: Path = WORK /
 def main() -> None:
     """Dispatch the sub-command."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=("testset", "predict", "score"))
+    ap.add_argument("step", choices=("testset", "predict", "score", "report"))
     ap.add_argument("--tuning", action="store_true", help="the tuning set (other seeds) instead of the test set")
     ap.add_argument("--oracle-flip", type=float, default=0.3, help="oracle: share of truth segments flipped")
     args = ap.parse_args()
@@ -89,10 +90,14 @@ def main() -> None:
     elif args.step == "predict":
         predict(work / "cases" / "dataset.json", work / "pred")
     else:
-        from topology_score import score  # experiments/topology_score.py (same folder)
+        from topology_score import rewrite_report, score  # experiments/topology_score.py (same folder)
 
         out = ROOT / "docs" / "results" / "topology"
-        score(work, out / "tuning" if args.tuning else out, args.oracle_flip)
+        out = out / "tuning" if args.tuning else out
+        if args.step == "report":
+            rewrite_report(out)
+        else:
+            score(work, out, args.oracle_flip)
 
 
 if __name__ == "__main__":
