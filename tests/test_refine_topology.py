@@ -10,7 +10,7 @@ from medvlseg.infer.refine import TopologyOptions, refine_topology
 from medvlseg.infer.refine.graph import build_graph
 from medvlseg.infer.refine.labelling import min_cut_labels
 from medvlseg.infer.refine.priors import airway_lumen, beside_airway
-from medvlseg.infer.refine.topology import drop_islands
+from medvlseg.infer.refine.topology import balance_shift, drop_islands
 
 SHAPE = (48, 48, 48)
 
@@ -147,3 +147,10 @@ def test_drop_islands_by_volume() -> None:
     out = drop_islands(labels, (2.0, 1.0, 1.0), 100.0)  # 2000 mm³ and 54 mm³
     assert out[5:15, 5:15, 5:15].all() and not out[30:33, 30:33, 30:33].any()
     assert np.array_equal(drop_islands(labels, (2.0, 1.0, 1.0), 0.0), labels)
+
+
+def test_balance_shift_keeps_the_networks_artery_share() -> None:
+    mean, territory = np.array([0.5, -0.2, 0.1]), np.array([10.0, 10.0, 30.0])
+    assert balance_shift(mean, territory, 40.0) == pytest.approx(-0.05)  # segments 0 and 2 (40 voxels) artery
+    assert balance_shift(mean, territory, 12.0) == pytest.approx(0.3)  # only segment 0
+    assert balance_shift(mean, territory, 0.0) > 0.5 and balance_shift(mean, territory, 50.0) < -0.2

@@ -1,10 +1,13 @@
 """`predict --refine topology`: relabel whole vessel segments artery or vein from the network's probabilities.
 
-Pipeline: the union vessel mask of the decided labels → (coarsened to `graph_spacing_mm` when the grid is finer)
-→ vessel graph (medvlseg.infer.refine.graph) → the network's artery−vein evidence summed over each segment's
-territory (mask voxels whose nearest skeleton segment it is, scipy's Euclidean distance transform) → exact
-two-label energy minimum (medvlseg.infer.refine.labelling) → every mask voxel takes its segment's label. The
-vessel mask itself is never changed, only which class each voxel has, so the union Dice is untouched.
+Pipeline: the union vessel mask of the decided labels, less its islands below `min_island_mm3` (a vessel tree is
+connected; isolated fragments are mostly false positives) → (coarsened to `graph_spacing_mm` when the grid is
+finer) → vessel graph (medvlseg.infer.refine.graph) → the network's artery−vein evidence summed over each
+segment's territory (mask voxels whose nearest skeleton segment it is, scipy's Euclidean distance transform),
+shifted so the segment vote keeps the network's artery share (`balance`: the shipped model leans to vein on weak
+voxels), roots amplified, optional bronchus prior from the CT (medvlseg.infer.refine.priors) → exact two-label
+energy minimum (medvlseg.infer.refine.labelling) → every mask voxel takes its segment's label. Apart from the
+dropped islands the vessel mask is never changed, only which class each voxel has.
 """
 
 from __future__ import annotations
