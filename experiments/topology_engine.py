@@ -80,7 +80,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("step", choices=("testset", "predict", "score", "report"))
     ap.add_argument("--tuning", action="store_true", help="the tuning set (other seeds) instead of the test set")
-    ap.add_argument("--oracle-flip", type=float, default=0.3, help="oracle: share of truth segments flipped")
+    ap.add_argument("--oracle-flip", type=float, nargs="+", default=[0.3, 0.1],
+                    help="oracle: shares of truth segments flipped (one experiment each)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -95,9 +96,9 @@ def main() -> None:
         out = ROOT / "docs" / "results" / "topology"
         out = out / "tuning" if args.tuning else out
         if args.step == "report":
-            rewrite_report(out)
+            rewrite_report(out, tuple(args.oracle_flip))
         else:
-            score(work, out, args.oracle_flip)
+            score(work, out, tuple(args.oracle_flip))
 
 
 if __name__ == "__main__":

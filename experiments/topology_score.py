@@ -5,7 +5,8 @@ labels as written (`none`), the same labels refined from the saved artery − ve
 and an oracle-noised network (truth vessel mask; artery/vein evidence from the truth with whole segments flipped
 and voxel noise) before and after refinement — what the graph step does when the evidence is informative.
 Metrics are `medvlseg evaluate`'s (medvlseg.eval.evaluate.score_case); paired tests from
-medvlseg.experiments.stats over a (1 model, cases) matrix. Writes OUT/engine.json, OUT/oracle.json, OUT/README.md.
+medvlseg.experiments.stats over a (1 model, cases) matrix. Writes OUT/engine.json, OUT/oracle_flip*.json and
+OUT/README.md.
 """
 
 from __future__ import annotations
@@ -135,13 +136,19 @@ def hardware() -> str:
     return f"{os.cpu_count()} CPU cores ({cpu}), Python {sys.version.split()[0]}, no GPU; shared with other jobs"
 
 
-def score(work: Path, out: Path, flip: float, options: TopologyOptions | None = None) -> dict:
-    """Both experiments on every cached case; writes OUT/engine.json, OUT/oracle.json and OUT/README.md."""
+def oracle_name(flip: float) -> str:
+    """File stem of the oracle experiment with share `flip` of segments flipped."""
+    return f"oracle_flip{flip:.2f}"
+
+
+def score(work: Path, out: Path, flips: tuple[float, ...], options: TopologyOptions | None = None) -> dict:
+    """Both experiments on every cached case (one oracle per flip share); writes OUT/engine.json,
+    OUT/oracle_flip<share>.json and OUT/README.md."""
     options = options or TopologyOptions()
     cases = load_cases(work)
     names = [c.name for c in cases]
     rows: dict[str, list[dict]] = {"none": [], "topology": []}
-    orows: dict[str, list[dict]] = {"none": [], "topology": []}
+    orows: dict[float, dict[str, list[dict]]] = {f: {"none": [], "topology": []} for f in flips}
     seconds = 0.0
     analysis = {}
     for i, c in enumerate(tqdm(cases, desc="score", unit="case")):
@@ -151,23 +158,25 @@ def score(work: Path, out: Path, flip: float, options: TopologyOptions | None = 
         seconds += time.perf_counter() - t0
         rows["none"] += rows_of(c.name, c.labels, c.truth, c.spacing, c.label_path)
         rows["topology"] += rows_of(c.name, refined, c.truth, c.spacing, c.label_path)
-        o_labels, o_evidence = oracle(c.truth, c.spacing, flip, seed=i)
-        orows["none"] += rows_of(c.name, o_labels, c.truth, c.spacing, c.label_path)
-        o_refined = refine_topology(o_labels, o_evidence, c.spacing, options, image=c.image)
-        orows["topology"] += rows_of(c.name, o_refined, c.truth, c.spacing, c.label_path)
+        for flip in flips:
+            o_labels, o_evidence = oracle(c.truth, c.spacing, flip, seed=i)
+            orows[flip]["none"] += rows_of(c.name, o_labels, c.truth, c.spacing, c.label_path)
+            o_refined = refine_topology(o_labels, o_evidence, c.spacing, options, image=c.image)
+            orows[flip]["topology"] += rows_of(c.name, o_refined, c.truth, c.spacing, c.label_path)
     common = {"command": COMMAND, "hardware": hardware(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "options": vars(options), "cases": {c.name: {k: c.meta[k] for k in ("phase", "fov", "spacing", "shape")}
                                                   for c in cases}}
     engine = {**common, "model": "shipped default (predict --fast --probabilities)", "refine_s_total": seconds,
               "evidence_vs_truth": analysis,
               **summarise(rows, "none", "topology", names), "rows": rows}
-    orc = {**common, "oracle": {"flip_segments": flip, "signal": 0.3, "noise_sigma": 0.5},
-           **summarise(orows, "none", "topology", names), "rows": orows}
+    orcs = [{**common, "oracle": {"flip_segments": f, "signal": 0.3, "noise_sigma": 0.5},
+             **summarise(orows[f], "none", "topology", names), "rows": orows[f]} for f in flips]
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "engine.json", engine)
-    write_json(out / "oracle.json", orc)
-    write_text(out / "README.md", report(engine, orc, names))
-    print(report(engine, orc, names))
+    for f, orc in zip(flips, orcs):
+        write_json(out / f"{oracle_name(f)}.json", orc)
+    write_text(out / "README.md", report(engine, orcs, names))
+    print(report(engine, orcs, names))
     return engine
 
 
@@ -210,7 +219,7 @@ def targets(res: dict) -> list[str]:
     return lines + [""]
 
 
-def report(engine: dict, orc: dict, names: list[str]) -> str:
+def report(engine: dict, orcs: list[dict], names: list[str]) -> str:
     """docs/results/topology/README.md text."""
     head = ["# `--refine topology` on unseen engine cases (issue 17)", "",
             f"Command: `{engine['command']}` (after `testset` and `predict`, see experiments/topology_engine.py).",
@@ -231,14 +240,18 @@ def report(engine: dict, orc: dict, names: list[str]) -> str:
             for k in ("voxel_sign_accuracy", "segment_sign_accuracy", "segment_upper_bound")}
     head += [f"| mean | {mean['voxel_sign_accuracy']:.3f} | {mean['segment_sign_accuracy']:.3f} | "
              f"{mean['segment_upper_bound']:.3f} | |", ""]
-    head += ["### Targets (class means)", "", "Shipped default model:", "", *targets(engine), "Oracle-noised network:",
-             "", *targets(orc)]
-    return "\n".join(head + _table(engine, names, "Shipped default model (predict --fast)")
-                     + _table(orc, names, f"Oracle-noised network ({orc['oracle']})"))
+    head += ["### Targets (class means)", "", "Shipped default model:", "", *targets(engine)]
+    for orc in orcs:
+        head += [f"Oracle-noised network, {orc['oracle']['flip_segments']:.0%} of segments flipped:", "",
+                 *targets(orc)]
+    tables = _table(engine, names, "Shipped default model (predict --fast)")
+    for orc in orcs:
+        tables += _table(orc, names, f"Oracle-noised network ({orc['oracle']})")
+    return "\n".join(head + tables)
 
 
-def rewrite_report(out: Path) -> None:
-    """OUT/README.md again from OUT/engine.json and OUT/oracle.json (no scoring)."""
+def rewrite_report(out: Path, flips: tuple[float, ...]) -> None:
+    """OUT/README.md again from OUT/engine.json and the OUT/oracle_flip*.json files (no scoring)."""
     engine = json.loads((out / "engine.json").read_text(encoding="utf-8"))
-    orc = json.loads((out / "oracle.json").read_text(encoding="utf-8"))
-    write_text(out / "README.md", report(engine, orc, list(engine["cases"])))
+    orcs = [json.loads((out / f"{oracle_name(f)}.json").read_text(encoding="utf-8")) for f in flips]
+    write_text(out / "README.md", report(engine, orcs, list(engine["cases"])))
