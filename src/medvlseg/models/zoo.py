@@ -111,7 +111,7 @@ def describe(folder: Path, name: str, kind: str) -> ModelInfo:
     note = ""
     if kind == "shipped":
         training = read_manifest(folder).get("training", {})
-        note = (f"{training.get('steps', '?')} steps on {training.get('data', '?')}, "
+        note = (f"{training.get('steps_total', training.get('steps', '?'))} steps on {training.get('data', '?')}, "
                 f"{training.get('route', '?')} route")
     else:
         meta_path = folder / f"{stem}.json"
