@@ -131,7 +131,7 @@ def test_seed004_report_only_tables_and_plots_the_records(tmp_path: Path) -> Non
         for seed, dice in enumerate(ct):
             row = {"arm": arm, "seed": seed, "dice_ct": dice, "dice_mri": dice / 2, "train_s": 10.0}
             (records / f"{arm.replace('+', 'p_')}_seed{seed}.json").write_text(json.dumps(row), encoding="utf-8")
-    subprocess.run([sys.executable, str(EXPERIMENTS / "seed004_segevolution.py"), "--budget", "smoke", "--out",
+    subprocess.run([sys.executable, str(EXPERIMENTS / "seed004_segevolution_v1.py"), "--budget", "smoke", "--out",
                     str(tmp_path), "--report-only"], check=True, capture_output=True)
     md = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "| segvol | 2 | 0.300 ± 0.141 | 0.150 ± 0.071 | 10 |" in md  # sample std of (0.2, 0.4)
