@@ -96,6 +96,11 @@ def main() -> None:
         suffix = "-mixed" if name.startswith("seed004") else ""
         module_main(name, getattr(module, "TITLE", name), module.ARMS, argv, notes=module.NOTES,
                     claims=getattr(module, "CLAIMS", ()), budget_suffix=suffix)
+    readme = REPO / "docs" / "results" / "README.md"
+    if args.results is None and readme.is_file():
+        from medvlseg.experiments.summary import update_readme
+
+        update_readme(readme, results, TABLES)
 
 
 if __name__ == "__main__":

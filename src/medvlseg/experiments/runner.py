@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 _NOT_IN_KEY = ("seed", "device", "num_workers", "threads", "amp", "tensorboard")
 
 
+def _later_fields() -> dict[str, Any]:
+    """TrainConfig fields added after the first committed records, with their defaults (left out of the key at
+    the default, so those records stay findable)."""
+    from medvlseg.train.stream import StreamConfig
+
+    return {"loss": to_dict(LossConfig()), "data": "", "init": "", "stream": to_dict(StreamConfig())}
+
+
 @dataclass(frozen=True)
 class Arm:
     """One row of a table: a name and its TrainConfig changes (dotted keys; `model` = ModelConfig overrides)."""
@@ -56,8 +64,9 @@ def arm_config(arm: Arm, budget: Budget, seed: int) -> TrainConfig:
 def run_key(cfg: TrainConfig, budget: Budget) -> str:
     """12-hex hash of what a run learns from: config (speed-only fields and seed excluded) + phantom preset."""
     data = {k: v for k, v in to_dict(cfg).items() if k not in _NOT_IN_KEY}
-    if data.get("loss") == to_dict(LossConfig()):  # runs from before the `loss` section keep their keys
-        del data["loss"]
+    for name, default in _later_fields().items():  # runs from before these fields existed keep their keys
+        if data.get(name) == default:
+            del data[name]
     keyed: dict[str, Any] = {"config": data, "phantom": budget.phantom}
     if budget.modality != "ct" or budget.phantom_overrides:  # classic phantoms other than the preset's CT set
         keyed |= {"modality": budget.modality, "phantom_overrides": budget.phantom_overrides}
