@@ -4,7 +4,10 @@ pairs every claim), then every table redrawn from the records.
 
 One command (background, resumable; finished (arm, seed) records are skipped):
   setsid nohup nice .venv/bin/python experiments/campaign.py --budget cpu > experiments/work/campaign_cpu.log 2>&1 &
-`--list` prints the jobs and exits; `--report-only` redraws the tables only.
+`--list` prints the jobs and exits; `--report-only` redraws the tables only; `--prepare-only` makes the data sets;
+`--shard I/N` runs every N-th job from the I-th (parallel processes on one machine share no job: the job list is
+deduplicated by run key first) and `--no-report` leaves the tables to a final `--report-only`
+(experiments/device/medium_runs.sh).
 """
 
 from __future__ import annotations
@@ -67,10 +70,19 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="default: experiments/work/BUDGET[-mixed]")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--prepare-only", action="store_true")
+    ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--shard", default="0/1", help="I/N: run jobs I, I+N, I+2N, … of the deduplicated list")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     results = args.results or REPO / "docs" / "results" / args.budget
     todo = [] if args.report_only else jobs(args.budget, args.tables)
+    index, count = (int(x) for x in args.shard.split("/"))
+    todo = todo[index::count]
+    if args.prepare_only:
+        for b in {job[3].name: job[3] for job in jobs(args.budget, args.tables)}.values():
+            prepare_data(b, (args.work or REPO / "experiments" / "work") / b.name)
+        return
     if args.list:
         for seed, name, arm, b in todo:
             done = finished_record(arm, seed, b, results) is not None
@@ -88,7 +100,9 @@ def main() -> None:
         record = run_one(arm, seed, b, *data[b.name], work, results)
         log.info("%s | %s seed %d: %.0f s, artery %.3f vein %.3f", name, arm.name, seed, time.perf_counter() - t,
                  record["metrics"]["artery"]["dice"], record["metrics"]["vein"]["dice"])
-    log.info("campaign runs done in %.0f s; redrawing tables", time.perf_counter() - t0)
+    log.info("campaign runs done in %.0f s", time.perf_counter() - t0)
+    if args.no_report:
+        return
     for name in args.tables:
         module = load(name)
         module_main = module.__dict__.get("main")

@@ -37,12 +37,12 @@ BUDGETS: dict[str, Budget] = {
         "warmup_epochs": 1.0, "val_every": 4, "num_workers": 1, "device": "auto"}),
     # one CPU core (threads 1), ~1–2 min per run: sized from measured steps/s, see docs/results/cpu/README.md
     "cpu": Budget("cpu", "engine:cpu", (0, 1, 2, 3, 4), {
-        "light": True, "patch_size": 32, "batch_size": 2, "epochs": 5, "steps_per_epoch": 50, "lr": 2e-3,
+        "light": True, "patch_size": 32, "batch_size": 2, "epochs": 3, "steps_per_epoch": 50, "lr": 2e-3,
         "warmup_epochs": 0.5, "val_every": 0, "num_workers": 0, "threads": 1, "device": "cpu"},
         spacing_mm=None, engine_set="cpu", predict_overlap=0.25),
     # seed 004 on one CPU core: classic `tiny` phantoms alternating CT / MRI-like, 10 + 10 unseen test cases
     "cpu-mixed": Budget("cpu-mixed", "tiny", (0, 1, 2, 3, 4), {
-        "light": True, "patch_size": 32, "batch_size": 2, "epochs": 5, "steps_per_epoch": 50, "lr": 2e-3,
+        "light": True, "patch_size": 32, "batch_size": 2, "epochs": 3, "steps_per_epoch": 50, "lr": 2e-3,
         "warmup_epochs": 0.5, "val_every": 0, "num_workers": 0, "threads": 1, "device": "cpu"},
         spacing_mm=None, modality="mixed", predict_overlap=0.25,
         phantom_overrides={"n_train": 8, "n_val": 2, "n_test": 20, "n_train_full": 2, "preview": False}),
