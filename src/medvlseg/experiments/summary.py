@@ -27,7 +27,29 @@ def verdict_block(folder: Path, order: list[str]) -> str:
         lines.append("")
         lines += claim_lines(claims, runs, per_class=False)
         lines.append("")
-    return "\n".join([BEGIN, "", *lines, END])
+    return "\n".join([BEGIN, "", *lines, *cost_table(specs), END])
+
+
+def cost_table(specs: list[Path]) -> list[str]:
+    """Markdown table of each table's cost from its records: runs, seconds (train + predict + evaluate) summed
+    over its distinct runs, median per run, steps and device(s)."""
+    import numpy as np
+
+    lines = ["| table | budget | runs | time: sum over runs | median per run | steps | device |",
+             "|---|---|---|---|---|---|---|"]
+    for path in specs:
+        spec, budget, _ = load_spec(path)
+        runs = spec_runs(spec, budget, path.parent)
+        if not runs:
+            continue
+        secs = [r.get("train_s", 0) + r.get("predict_s", 0) + r.get("evaluate_s", 0) for r in runs]
+        devices = sorted({f"{r['device']['name']} ({r['device']['kind']}, {r['device']['torch_threads']} thread(s))"
+                          for r in runs if "device" in r}) or ["not recorded"]
+        steps = sorted({r.get("steps", 0) for r in runs})
+        lines.append(f"| [{spec['name']}]({path.parent.name}/{spec['name']}.md) | `{budget.name}` | {len(runs)} | "
+                     f"{sum(secs) / 60:.0f} min | {np.median(secs):.0f} s | {', '.join(map(str, steps))} | "
+                     f"{'; '.join(devices)} |")
+    return [*lines, ""]
 
 
 def replace_block(text: str, block: str) -> str:
