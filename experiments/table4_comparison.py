@@ -1,5 +1,6 @@
 """Table IV of seed 002 — comparison: 3D U-Net, CLIP-Driven Universal Model, LACAF and MONAI's SegResNet as an
-extra modern baseline (all 5-class, full + half training set). The nnU-Net row comes from its own tool (experiments/nnunet/), see docs/results/README.md.
+extra modern baseline (all 5-class, full + half training set). The nnU-Net row comes from its own tool
+(experiments/nnunet/), see docs/results/README.md.
 
 One command: `.venv/bin/python experiments/table4_comparison.py --budget {smoke,full}`.
 """

@@ -45,7 +45,8 @@ def test_every_smoke_experiment_runs_and_reuses_runs(tmp_path: Path) -> None:
     assert {f"{r['key']}/seed{r['seed']}" for r in first.runs} <= set(trained)
     records = sorted((results / "runs").glob("*/seed*.json"))
     stamps = [p.stat().st_mtime_ns for p in records]
-    again = main("table3_ablation", "T3", _script("table3_ablation").ARMS, [*common, "--seeds", "0", "1"])
+    t3 = _script("table3_ablation")
+    again = main("table3_ablation", "T3", t3.ARMS, [*common, "--seeds", "0", "1"], claims=t3.CLAIMS)
     assert [r["metrics"] for r in again.runs] == [r["metrics"] for r in first.runs]
     assert [p.stat().st_mtime_ns for p in records] == stamps  # nothing retrained or rescored
     partial = main("table2_half_labels", "T2", _script("table2_half_labels").ARMS,

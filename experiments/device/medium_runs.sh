@@ -35,10 +35,9 @@ echo "== data ready at $(( $(date +%s) - T0 )) s"
 for i in $(seq 0 $((SHARDS - 1))); do
   $PY experiments/campaign.py --budget medium --shard "$i/$SHARDS" --no-report > /tmp/gpu_logs/shard_$i.log 2>&1 &
 done
-while [ $(( $(date +%s) - T0 )) -lt "$DEADLINE" ] && pgrep -f "experiments/campaign.py --budget medium --shard" > /dev/null; do
-  sleep 5
-done
-pkill -f "experiments/campaign.py --budget medium --shard"; sleep 2
+PIDS=$(jobs -p)
+while [ $(( $(date +%s) - T0 )) -lt "$DEADLINE" ] && [ -n "$(jobs -r -p)" ]; do sleep 5; done
+kill $PIDS 2>/dev/null; sleep 2
 echo "== stopped at $(( $(date +%s) - T0 )) s"
 $PY experiments/campaign.py --budget medium --report-only > /tmp/gpu_logs/report.log 2>&1
 find docs/results/medium -newer /tmp/gpu_logs/.start -type f | sort > /tmp/gpu_logs/new_files.txt

@@ -1,4 +1,5 @@
-"""Experiment tables: per-run test metrics → mean ± std over seeds per (arm, class, metric) → CSV, Markdown, PNG."""
+"""Experiment tables: per-run test metrics → mean ± std over seeds per (arm, class, metric) → CSV, Markdown, PNG,
+plus each table's claims with their paired verdicts (medvlseg.experiments.verdicts) and a spec to regenerate it."""
 
 from __future__ import annotations
 

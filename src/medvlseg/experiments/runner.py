@@ -111,9 +111,11 @@ def prepare_data(budget: Budget, work: Path, progress: bool = False) -> tuple[Pa
     return manifest, cache
 
 
-def _test_metrics(run: Path, manifest: Path, progress: bool, device: str = "auto", overlap: float = 0.5) -> tuple[dict, dict, dict]:
+def _test_metrics(run: Path, manifest: Path, progress: bool, device: str = "auto",
+                  overlap: float = 0.5) -> tuple[dict, dict, dict]:
     """Predict the test split with the run's best checkpoint and score it: (per-class means, {"scores": per-case
-    scores, "info": per-case modality and contrast phase}, timings). Cases whose manifest meta names a modality (MRI-like phantoms) are predicted with that modality."""
+    scores, "info": per-case modality and contrast phase}, timings). Cases whose manifest meta names a modality
+    (MRI-like phantoms) are predicted with that modality (sliding-window `overlap`, a fraction)."""
     from medvlseg.eval.evaluate import evaluate
     from medvlseg.experiments.report import case_scores, class_means
     from medvlseg.infer.batch import collect_inputs, run_batch
@@ -125,7 +127,8 @@ def _test_metrics(run: Path, manifest: Path, progress: bool, device: str = "auto
     modality = {c.name: c.meta.get("modality", "ct") for c in tests}
     items = collect_inputs(manifest, "test")
     for mod in sorted(set(modality.values())):
-        predictor = Predictor.from_run(run, PredictOptions(device=device, overlap=overlap, modality=None if mod == "ct" else mod))
+        options = PredictOptions(device=device, overlap=overlap, modality=None if mod == "ct" else mod)
+        predictor = Predictor.from_run(run, options)
         mine = [it for it in items if modality.get(it.name, "ct") == mod]
         batch = run_batch(predictor.predict_file, mine, run / "test_pred", overwrite=True, progress=progress)
         if batch.failed:
