@@ -1,5 +1,6 @@
-"""Run an experiment: shared phantom data and cache, one training run per (arm, seed), test-split predict and
-evaluate, metrics JSON per run (skipped when present), then the table (medvlseg.experiments.report)."""
+"""Run an experiment: shared phantom / engine data and cache, one training run per (arm, seed), test-split predict
+and evaluate, a record per run (skipped when present: per-class means, per-case scores, test case ids, device,
+steps, budget, full config), then the table with its claims (medvlseg.experiments.report)."""
 
 from __future__ import annotations
 
