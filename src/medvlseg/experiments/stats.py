@@ -61,9 +61,11 @@ class PairedTest:
     def line(self, claim: str, digits: int = 3) -> str:
         """One Markdown line: claim — effect, 95 % CI, p, verdict."""
         f = f"{{:+.{digits}f}}"
+        reverse = f" (opposite direction: p = {format_p(self.p_reverse)})" if self.verdict == "reversed" else ""
         return (f"- {claim}: effect {f.format(self.mean_diff)} (95 % CI {f.format(self.ci_low)} to "
                 f"{f.format(self.ci_high)}), Wilcoxon p = {format_p(self.p_wilcoxon)}, permutation p = "
-                f"{format_p(self.p_permutation)}, {self.n_seeds} seeds x {self.n_cases} cases → **{self.verdict}**")
+                f"{format_p(self.p_permutation)}, {self.n_seeds} seeds x {self.n_cases} cases → "
+                f"**{self.verdict}**{reverse}")
 
 
 def format_p(p: float) -> str:
