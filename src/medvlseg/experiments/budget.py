@@ -46,13 +46,13 @@ BUDGETS: dict[str, Budget] = {
         "warmup_epochs": 0.5, "val_every": 0, "num_workers": 0, "threads": 1, "device": "cpu"},
         spacing_mm=None, modality="mixed", predict_overlap=0.25,
         phantom_overrides={"n_train": 8, "n_val": 2, "n_test": 20, "n_train_full": 2, "preview": False}),
-    # the GPU recipe (experiments/device/medium_runs.sh): engine `small` set, 64³ patches, 3000 steps
+    # the GPU recipe (experiments/device/medium_runs.sh): engine `small` set, 64³ patches, 2000 steps
     "medium": Budget("medium", "engine:medium", (0, 1, 2, 3, 4), {
-        "light": True, "patch_size": 64, "batch_size": 4, "epochs": 30, "steps_per_epoch": 100,
+        "light": True, "patch_size": 64, "batch_size": 4, "epochs": 20, "steps_per_epoch": 100,
         "warmup_epochs": 1.0, "val_every": 5, "num_workers": 2, "device": "auto"},
         spacing_mm=2.0, engine_set="medium"),
     "medium-mixed": Budget("medium-mixed", "small", (0, 1, 2, 3, 4), {
-        "light": True, "patch_size": 64, "batch_size": 4, "epochs": 30, "steps_per_epoch": 100, "lr": 5e-4,
+        "light": True, "patch_size": 64, "batch_size": 4, "epochs": 20, "steps_per_epoch": 100, "lr": 5e-4,
         "warmup_epochs": 1.0, "val_every": 5, "num_workers": 2, "device": "auto"},
         modality="mixed", phantom_overrides={"n_train": 24, "n_val": 4, "n_test": 24, "n_train_full": 6,
                                              "preview": False}),
