@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from medvlseg.experiments import Arm
 from medvlseg.experiments.cli import main
+from medvlseg.experiments.verdicts import Claim
 from medvlseg.text import TEMPLATES
 
 ARMS = [Arm(f'"{TEMPLATES[t]}"', {"preset": "lacaf", "text.template": t}) for t in ("photo", "ct", "there_is",
                                                                                      "branches")]
 NOTES = "Seed 002, Table I: the template with small branches was best there (class names filled in per class)."
+CLAIMS = [Claim(f'template matters: "with small branches" > {ARMS[i].name}', ARMS[3].name, ARMS[i].name)
+          for i in range(3)]
+TITLE = "Table I — prompt templates (LACAF, MiniLM text encoder)"
 
 if __name__ == "__main__":
-    main("table1_prompts", "Table I — prompt templates (LACAF, MiniLM text encoder)", ARMS, notes=NOTES)
+    main("table1_prompts", TITLE, ARMS, notes=NOTES, claims=CLAIMS)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from medvlseg.experiments import BUDGETS, Arm
-from medvlseg.experiments.report import _cell, _reading, aggregate, to_csv
+from medvlseg.experiments.report import _cell, aggregate, to_csv
 from medvlseg.experiments.runner import arm_config, run_key
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -45,7 +45,8 @@ def test_every_smoke_experiment_runs_and_reuses_runs(tmp_path: Path) -> None:
     assert {f"{r['key']}/seed{r['seed']}" for r in first.runs} <= set(trained)
     records = sorted((results / "runs").glob("*/seed*.json"))
     stamps = [p.stat().st_mtime_ns for p in records]
-    again = main("table3_ablation", "T3", _script("table3_ablation").ARMS, [*common, "--seeds", "0", "1"])
+    t3 = _script("table3_ablation")
+    again = main("table3_ablation", "T3", t3.ARMS, [*common, "--seeds", "0", "1"], claims=t3.CLAIMS)
     assert [r["metrics"] for r in again.runs] == [r["metrics"] for r in first.runs]
     assert [p.stat().st_mtime_ns for p in records] == stamps  # nothing retrained or rescored
     partial = main("table2_half_labels", "T2", _script("table2_half_labels").ARMS,
@@ -55,7 +56,11 @@ def test_every_smoke_experiment_runs_and_reuses_runs(tmp_path: Path) -> None:
     assert table2.count("(n=1)") >= 7 * 8 and "| lacaf 5class full + half | 0." in table2
     assert len(list((work / "runs").glob("*/seed*/best.json"))) == 19  # reporting trained nothing
     md = (results / "table3_ablation.md").read_text(encoding="utf-8")
-    assert "| UM + DA + AAP (LACAF) |" in md and "±" in md and "ΔDSC" in md
+    assert "| UM + DA + AAP (LACAF) |" in md and "±" in md and "## Claims" in md
+    assert "**untested** — only 1 test case(s)" in md  # smoke: one test phantom, so no paired test
+    record = again.runs[0]
+    assert record["test_cases"] == sorted(record["cases"]) and record["device"]["kind"] == "cpu"
+    assert record["steps"] == 1 and set(record["cases"][record["test_cases"][0]]) == {"artery", "vein"}
 
 
 def test_shared_arms_share_a_key_and_seed_is_not_in_it() -> None:
@@ -80,14 +85,13 @@ def test_aggregate_mean_sample_std_and_infinite_hd95() -> None:
     assert "a,artery,dice,0.7,0.1,3,0.6;0.8;0.7" in to_csv(list(rows.values()))
 
 
-def test_one_seed_has_no_std_and_the_reading_says_so() -> None:
+def test_one_seed_has_no_std() -> None:
     runs = [{"arm": arm, "seed": 0, "metrics": {"artery": {"dice": d}, "vein": {"dice": d}}}
             for arm, d in (("a", 0.5), ("b", 0.6))]
     rows = aggregate(["a", "b"], runs, metrics=("dice",))
     assert all(r["n_seeds"] == 1 and math.isnan(r["std"]) for r in rows)
     index = {(r["arm"], r["class"], r["metric"]): r for r in rows}
     assert _cell(index[("b", "artery", "dice")]) == "0.600 (n=1)"
-    assert _reading(["a", "b"], index) == ["- b: ΔDSC +0.100 vs a (one seed: no seed-to-seed std to compare with)"]
 
 
 def test_arm_config_applies_changes_and_model_overrides() -> None:
@@ -131,7 +135,7 @@ def test_seed004_report_only_tables_and_plots_the_records(tmp_path: Path) -> Non
         for seed, dice in enumerate(ct):
             row = {"arm": arm, "seed": seed, "dice_ct": dice, "dice_mri": dice / 2, "train_s": 10.0}
             (records / f"{arm.replace('+', 'p_')}_seed{seed}.json").write_text(json.dumps(row), encoding="utf-8")
-    subprocess.run([sys.executable, str(EXPERIMENTS / "seed004_segevolution.py"), "--budget", "smoke", "--out",
+    subprocess.run([sys.executable, str(EXPERIMENTS / "seed004_segevolution_v1.py"), "--budget", "smoke", "--out",
                     str(tmp_path), "--report-only"], check=True, capture_output=True)
     md = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "| segvol | 2 | 0.300 ± 0.141 | 0.150 ± 0.071 | 10 |" in md  # sample std of (0.2, 0.4)

@@ -26,6 +26,7 @@ def test_wrong_direction_is_reversed_not_held():
     a, b = _arms(0.03, seed=2)
     t = paired_test(a, b, "less")
     assert t.verdict == "reversed" and t.p_wilcoxon > 0.5
+    assert "**reversed** (opposite direction: p < 1e-4)" in t.line("A < B")
 
 
 def test_null_effect_rarely_holds():

@@ -1,17 +1,20 @@
-"""Experiment tables: per-run test metrics → mean ± std over seeds per (arm, class, metric) → CSV, Markdown, PNG."""
+"""Experiment tables: per-run test metrics → mean ± std over seeds per (arm, class, metric) → CSV, Markdown, PNG,
+plus each table's claims with their paired verdicts (medvlseg.experiments.verdicts) and a spec to regenerate it."""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
+from dataclasses import asdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from medvlseg.experiments.budget import Budget
-from medvlseg.utils.atomic import atomic_path, write_text
+from medvlseg.experiments.verdicts import Claim, claim_lines
+from medvlseg.utils.atomic import atomic_path, write_json, write_text
 
 CLASSES = ("artery", "vein")
 TABLE_METRICS = ("dice", "jaccard", "nsd", "hd95", "cldice")
@@ -23,6 +26,19 @@ def class_means(summary: Mapping[str, Mapping[str, Mapping]]) -> dict:
     metrics as the tables read them)."""
     return {cls: {m: v["mean"] for m, v in per.items()} | {"hd95_excluded": per["hd95"]["excluded"]}
             for cls, per in summary.items()}
+
+
+CASE_METRICS = ("dice", "cldice", "jaccard", "nsd", "hd95")
+
+
+def case_scores(rows: Sequence[dict]) -> dict:
+    """`evaluate` rows → {case: {class: {metric: value}}} for the CASE_METRICS (6 decimals; inf/NaN as None)."""
+    out: dict = {}
+    for row in rows:
+        vals = {m: (round(float(row[m]), 6) if row.get(m) is not None and math.isfinite(row[m]) else None)
+                for m in CASE_METRICS}
+        out.setdefault(row["case"], {})[row["class"]] = vals
+    return out
 
 
 def table_head() -> list[str]:
@@ -62,7 +78,7 @@ def _cell(row: dict) -> str:
 
 
 def markdown(title: str, arm_names: Sequence[str], rows: Sequence[dict], budget: Budget, notes: str,
-             runs: Sequence[dict]) -> str:
+             runs: Sequence[dict], claims: Sequence[Claim] = ()) -> str:
     """The table (artery and vein columns per metric), the run settings and a reading of the differences."""
     index = {(r["arm"], r["class"], r["metric"]): r for r in rows}
     lines = [f"# {title}", "", *table_head()]
@@ -76,32 +92,15 @@ def markdown(title: str, arm_names: Sequence[str], rows: Sequence[dict], budget:
               f"{budget.spacing_mm or 'native'} mm, training {budget.train}.",
               f"Seeds finished per arm: {n_done}. Training time per run: "
               + (f"{min(train_s):.0f}–{max(train_s):.0f} s." if train_s else "n/a."), ""]
-    lines += ["## Reading (mean DSC over artery and vein vs the first arm)", ""] + _reading(arm_names, index)
+    lines += ["## Claims (paired test over seed x test case)", "",
+              "Effect = mean over (seed, case) pairs of the first arm's score minus the second's; 95 % CI = crossed "
+              "bootstrap over seeds and cases; p = one-sided Wilcoxon signed-rank over the pairs (and a case "
+              "sign-flip permutation test); **holds** needs p < 0.05 and the CI beyond 0 in the claimed direction "
+              "(medvlseg.experiments.stats).", ""]
+    lines += claim_lines(claims, runs) if claims else ["- (no claim attached to this table)"]
     if notes:
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
-
-
-def _reading(arm_names: Sequence[str], index: dict) -> list[str]:
-    """One line per arm: ΔDSC vs the first arm and whether it exceeds the larger seed-to-seed std."""
-    def stats(arm: str) -> tuple[float, float]:
-        rs = [index[(arm, cls, "dice")] for cls in CLASSES]
-        return float(np.mean([r["mean"] for r in rs])), float(np.max([r["std"] for r in rs]))  # NaN (one seed) propagates
-
-    base_mean, base_std = stats(arm_names[0])
-    out = []
-    for arm in arm_names[1:]:
-        mean, std = stats(arm)
-        if math.isnan(mean) or math.isnan(base_mean):
-            out.append(f"- {arm}: not finished")
-            continue
-        diff, noise = mean - base_mean, max(std, base_std)
-        if math.isnan(noise):
-            out.append(f"- {arm}: ΔDSC {diff:+.3f} vs {arm_names[0]} (one seed: no seed-to-seed std to compare with)")
-            continue
-        verdict = "exceeds" if abs(diff) > noise else "within"
-        out.append(f"- {arm}: ΔDSC {diff:+.3f} vs {arm_names[0]} ({verdict} the seed-to-seed std {noise:.3f})")
-    return out or ["- (one arm only)"]
 
 
 def to_csv(rows: Sequence[dict]) -> str:
@@ -149,13 +148,51 @@ def plot(path: Path, title: str, arm_names: Sequence[str], rows: Sequence[dict])
 
 
 def write_table(name: str, title: str, arm_names: Sequence[str], runs: Sequence[dict], results: Path,
-                budget: Budget, notes: str = "") -> tuple[list[dict], list[Path]]:
-    """Aggregate and write `<results>/<name>.csv`, `.md` and `.png`; returns (rows, paths)."""
+                budget: Budget, notes: str = "", claims: Sequence[Claim] = (),
+                keys: Mapping[str, str] | None = None) -> tuple[list[dict], list[Path]]:
+    """Aggregate and write `<results>/<name>.csv`, `.md`, `.png` and `.spec.json` (what regenerates the table from
+    the records: title, budget, arm → run key, claims, notes); returns (rows, paths)."""
     rows = aggregate(arm_names, runs, n_expected=len(budget.seeds))
     results.mkdir(parents=True, exist_ok=True)
-    paths = [results / f"{name}.csv", results / f"{name}.md", results / f"{name}.png"]
+    paths = [results / f"{name}.csv", results / f"{name}.md", results / f"{name}.png", results / f"{name}.spec.json"]
     write_text(paths[0], to_csv(rows))
-    body = markdown(title, arm_names, rows, budget, notes, runs)
+    body = markdown(title, arm_names, rows, budget, notes, runs, claims)
     write_text(paths[1], body.replace("# " + title, f"# {title}\n\n![{name}]({paths[2].name})", 1))
     plot(paths[2], title, arm_names, rows)
+    spec = {"name": name, "title": title, "budget": asdict(budget), "notes": notes,
+            "arms": [{"name": a, "key": (keys or {}).get(a)} for a in arm_names],
+            "claims": [c.as_dict() for c in claims]}
+    write_json(paths[3], spec)
     return rows, paths
+
+
+def load_spec(path: Path) -> tuple[dict, Budget, list[Claim]]:
+    """A table's spec JSON → (spec, budget, claims)."""
+    import json
+
+    spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    b = spec["budget"]
+    budget = Budget(**{**b, "seeds": tuple(b["seeds"])})
+    return spec, budget, [Claim(**c) for c in spec["claims"]]
+
+
+def spec_runs(spec: dict, budget: Budget, results: Path) -> list[dict]:
+    """The committed records a table spec names (results/runs/KEY/seedN.json), labelled with their arm."""
+    import json
+
+    runs = []
+    for arm in spec["arms"]:
+        for seed in budget.seeds:
+            path = results / "runs" / str(arm["key"]) / f"seed{seed}.json"
+            if path.is_file():
+                runs.append({**json.loads(path.read_text(encoding="utf-8")), "arm": arm["name"]})
+    return runs
+
+
+def regenerate(spec_path: Path, out: Path) -> list[Path]:
+    """Rewrite a committed table into `out` from its spec and the records next to it (no training)."""
+    spec, budget, claims = load_spec(spec_path)
+    runs = spec_runs(spec, budget, Path(spec_path).parent)
+    names = [a["name"] for a in spec["arms"]]
+    keys = {a["name"]: a["key"] for a in spec["arms"]}
+    return write_table(spec["name"], spec["title"], names, runs, out, budget, spec["notes"], claims, keys)[1]

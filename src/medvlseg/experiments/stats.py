@@ -61,9 +61,17 @@ class PairedTest:
     def line(self, claim: str, digits: int = 3) -> str:
         """One Markdown line: claim — effect, 95 % CI, p, verdict."""
         f = f"{{:+.{digits}f}}"
+        reverse = f" (opposite direction: {p_is(self.p_reverse)})" if self.verdict == "reversed" else ""
         return (f"- {claim}: effect {f.format(self.mean_diff)} (95 % CI {f.format(self.ci_low)} to "
-                f"{f.format(self.ci_high)}), Wilcoxon p = {format_p(self.p_wilcoxon)}, permutation p = "
-                f"{format_p(self.p_permutation)}, {self.n_seeds} seeds x {self.n_cases} cases → **{self.verdict}**")
+                f"{f.format(self.ci_high)}), Wilcoxon {p_is(self.p_wilcoxon)}, permutation "
+                f"{p_is(self.p_permutation)}, {self.n_seeds} seeds x {self.n_cases} cases → "
+                f"**{self.verdict}**{reverse}")
+
+
+def p_is(p: float) -> str:
+    """'p = 0.003', 'p < 1e-4' or 'p = n/a'."""
+    text = format_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def format_p(p: float) -> str:

@@ -34,6 +34,7 @@ class CasePlan:
     contrast: bool
     annotated: str  # "both", "left" or "right"
     modality: str = "ct"  # "ct" or "mri" (MRI-like, phantom.mri)
+    phase: str | None = None  # engine only: contrast phase of this case (None: drawn by the engine config)
 
 
 def case_modality(modality: str, index: int) -> str:
@@ -85,7 +86,7 @@ def save_volume(path: Path, array: np.ndarray, affine: np.ndarray, orientation: 
 def build_case(out_dir: Path, config: PhantomConfig | SynthConfig, plan: CasePlan, preview: bool) -> dict:
     """Generate and write one case; return its manifest entry (paths relative to out_dir)."""
     if isinstance(config, SynthConfig):  # the engine: phase, field of view, distractors drawn per case
-        case = synth_case(config, plan.seed)
+        case = synth_case(config, plan.seed, contrast=plan.phase)
     else:
         case = generate_case(config, plan.seed, contrast=plan.contrast, modality=plan.modality)
     orient = case.meta["orientation"]
