@@ -179,8 +179,11 @@ def package(run: Path, checkpoint: str) -> int:
             from medvlseg.models.zoo import read_manifest, resolve_model
 
             before = read_manifest(resolve_model("default")).get("training", {})
-            summary["init_steps"] = int(before.get("steps_total", before.get("steps", 0)))
-            summary["init_commit"] = before.get("commit")
+            if before.get("init") and before.get("commit") == summary["commit"]:  # repackaging this same run
+                summary["init_steps"], summary["init_commit"] = before["init_steps"], before["init_commit"]
+            else:  # the shipped model is the one this run started from
+                summary["init_steps"] = int(before.get("steps_total", before.get("steps", 0)))
+                summary["init_commit"] = before.get("commit")
         summary["steps_total"] = summary["steps"] + summary.get("init_steps", 0)
     out = package_run(run, checkpoint=checkpoint, training={**summary, "checkpoint": checkpoint})
     onnx = export_run(out, "onnx")

@@ -134,3 +134,18 @@ def test_shipped_model_accepts_new_prompts(shipped: Path, tiny_benchmark: Path, 
     assert main(args) == 0
     names = json.loads(out.with_name("p.json").read_text(encoding="utf-8"))
     assert prompts[0] in json.dumps(names)
+
+
+def test_packaged_config_forgets_the_runs_init(tiny_run: Path, tmp_path: Path) -> None:
+    """A run that was itself fine-tuned (`init: default`) packages a config without `init`: training from the
+    shipped config must start from scratch, not silently from the shipped weights."""
+    import yaml
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(yaml.safe_dump({**cfg, "init": "default"}))
+    out = zoo.package_run(run, tmp_path / "pkg", training={"steps": 3})
+    packaged = yaml.safe_load((out / "config.yaml").read_text())
+    assert "init" not in packaged and packaged["patch_size"] == cfg["patch_size"]
+    assert zoo.verify_shipped(out)  # checksums written after the rewrite

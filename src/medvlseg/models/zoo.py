@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from medvlseg.errors import CheckpointError
-from medvlseg.utils.atomic import write_json
+from medvlseg.utils.atomic import write_json, write_text
 from medvlseg.utils.tensor_files import sha256_file
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,14 @@ def list_models(given: list[Path] | None = None) -> list[ModelInfo]:
     return infos
 
 
+def _drop_init(config_path: Path) -> None:
+    """Remove `init` from a packaged config: where the weights started is the manifest's training record, and a
+    config that kept it would make `train --config <shipped config>` fine-tune instead of starting from scratch."""
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and data.pop("init", ""):
+        write_text(config_path, yaml.safe_dump(data, sort_keys=False))
+
+
 def package_run(run_dir: Path, out_dir: Path | None = None, checkpoint: str = "best",
                 training: dict[str, Any] | None = None, name: str = DEFAULT_MODEL) -> Path:
     """Write run `run_dir`'s checkpoint as a shipped model: fp16 weights, run files, manifest with checksums."""
@@ -155,6 +163,7 @@ def package_run(run_dir: Path, out_dir: Path | None = None, checkpoint: str = "b
         if not (run_dir / fname).is_file():
             raise CheckpointError(run_dir / fname, "run file missing: cannot package the run")
         shutil.copyfile(run_dir / fname, out / fname)
+    _drop_init(out / "config.yaml")
     write_json(out / MANIFEST, {"format": MANIFEST_FORMAT, "version": 1, "name": name,
                                 "files": {f: sha256_file(out / f) for f in CHECKED_FILES},
                                 "training": training or {}})
