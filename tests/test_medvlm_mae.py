@@ -89,9 +89,9 @@ def test_mae_loss_drops_below_the_floor_on_unseen_slices(engine_slices: tuple[Sl
 
 def _tiny_medvlm(weights: str, dim: int = 32) -> torch.nn.Module:
     """Light medvlm (1 channel) with the tiny ViT shape (width `dim`) and `weights`."""
-    image = {f"options.image.{k}": v for k, v in vars(replace(TINY_VIT, dim=dim)).items()}
+    image = {f"options.image.{k}": v for k, v in vars(replace(TINY_VIT, dim=dim, weights=weights)).items()}
     return build_model(get_preset("medvlm", light=True, in_channels=1, text_dim=32, **image,
-                                  **{"options.image.weights": weights, "options.text": TINY_TEXT}))
+                                  **{"options.text": TINY_TEXT}))
 
 
 def test_exported_weights_load_verified_and_reject_wrong_shape_or_bytes(tmp_path: Path) -> None:

@@ -61,7 +61,29 @@ def mae_model(image: ImageEncoderOptions, cfg: MAEConfig, in_channels: int = 1) 
                           decoder_num_attention_heads=cfg.decoder_heads, decoder_intermediate_size=cfg.decoder_mlp_dim,
                           mask_ratio=cfg.mask_ratio, norm_pix_loss=cfg.norm_pix_loss)
     torch.manual_seed(cfg.seed)
-    return ViTMAEForPreTraining(config)
+    model = ViTMAEForPreTraining(config)
+    fixed_positions(model)
+    return model
+
+
+def fixed_positions(model: torch.nn.Module) -> None:
+    """Write MAE's fixed 2D sin-cos position embeddings (encoder and decoder) and a random decoder mask token.
+
+    transformers 5.x's `ViTMAEForPreTraining(config)` leaves both position tables at zero (its `_init_weights`
+    zeroes the decoder's and skips the encoder's); without positions a masked patch cannot know where it is and the
+    MAE only learns the image mean (measured: validation loss stuck at the mean-fill floor, linear probe below a
+    random ViT). Uses the library's own table builder, in the library's layout.
+    """
+    from transformers.models.vit_mae.modeling_vit_mae import build_2d_sinusoidal_position_embedding
+
+    grid = model.config.image_size // model.config.patch_size
+    with torch.no_grad():
+        for table in (model.vit.embeddings.position_embeddings, model.decoder.decoder_pos_embed):
+            pos = build_2d_sinusoidal_position_embedding(height=grid, width=grid, embed_dim=table.shape[-1],
+                                                         cls_token=True)
+            half = pos.shape[-1] // 2
+            table.copy_(torch.cat([pos[..., half:], pos[..., :half]], dim=-1).unsqueeze(0).to(table.dtype))
+        torch.nn.init.normal_(model.decoder.mask_token, std=model.config.initializer_range)
 
 
 def _noise(n: int, tokens: int, seed: int, step: int) -> torch.Tensor:
