@@ -73,9 +73,9 @@ SUBSETS = {"all six organs": ORGANS, "arteries + veins": ("pulmonary artery", "p
 class Schedule:
     """Training schedule: steps, slices per batch, AdamW learning rate, warm-up steps, test slice stride."""
 
-    steps: int = 150
+    steps: int = 100
     batch: int = 8
-    lr: float = 1e-3
+    lr: float = 3e-3
     warmup: int = 10
     eval_stride: int = 3  # every 3rd axial slice of a test case is scored
 
