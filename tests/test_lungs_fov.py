@@ -131,3 +131,84 @@ def test_real_cta_one_lung_crop_predicts(which: str, tiny_run: Path, tmp_path: P
     assert main(["predict", "-i", str(src), "-o", str(out), "-m", str(tiny_run), "--fast", "--no-progress"]) == 0
     a, b = nib.load(str(out)), nib.load(str(src))
     assert a.shape == b.shape and np.allclose(a.affine, b.affine, atol=1e-5)
+
+
+def test_heart_on_the_headers_right_is_flagged(case, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """Sides follow the header but are checked against the heart: a mirrored image (same header) warns."""
+    from medvlseg.data.lung_sides import heart_offset
+
+    c, _, _ = case
+    normal = _sides(c.image)
+    assert "heart" not in normal.how and heart_offset(normal.sides, c.image, SPACING) < 0
+    with caplog.at_level("WARNING", logger="medvlseg.data.lung_sides"):
+        mirrored = _sides(c.image[::-1].copy())
+    assert "heart lies on the patient's right" in mirrored.how
+    assert any("mirrored" in r.getMessage() for r in caplog.records)
+    assert _dice(mirrored.sides[::-1] == 2, normal.sides == 1) > 0.9  # still the header's sides, not swapped
+
+
+def test_real_cta_heart_is_on_the_left() -> None:
+    if not REAL_CT.is_file():
+        pytest.skip(f"{REAL_CT} not present")
+    from medvlseg.io import read_image
+
+    vol = read_image(REAL_CT)
+    found = lung_regions(np.asarray(vol.array, dtype=np.float32), vol.spacing)
+    assert found.sides is not None and "heart" not in found.how
+
+
+@pytest.fixture(scope="module")
+def shipped_predictions(case):  # type: ignore[no-untyped-def]
+    """The shipped default model on the touching-lungs 4 mm thorax and its one-lung crops: {crop: (pred, truth, side)}."""
+    from medvlseg.infer.predictor import Predictor, PredictOptions
+    from medvlseg.models.zoo import resolve_model
+
+    c, hu, _ = case
+    predictor = Predictor.from_run(resolve_model(None), PredictOptions(fast=True))  # the model's 2 mm grid
+    out = {}
+    for crop in ("whole", "left", "right"):
+        cut = (lambda a: a) if crop == "whole" else (lambda a, w=crop: half(a, w))
+        vol = Volume.from_canonical(cut(hu).astype(np.float32), np.diag([*SPACING, 1.0]))
+        out[crop] = (predictor.predict_volume(vol).labels, cut(c.label), cut(c.side))
+    return out
+
+
+@pytest.mark.parametrize("crop", ["whole", "left", "right"])
+def test_shipped_model_finds_arteries_and_veins_in_every_lung_in_view(shipped_predictions, crop: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18's done-means with a trained model: 4 mm whole thorax with touching lungs and one-lung crops give
+    arteries and veins in each lung in view, above a vessel-overlap floor (an untrained or broken model fails)."""
+    pred, label, side = shipped_predictions[crop]
+    assert _dice(pred > 0, label > 0) > 0.35  # measured 0.42-0.52 with the shipped model (2026-11-29)
+    assert _dice(pred == 2, label == 2) > 0.3  # vein, measured 0.50-0.63
+    for s in np.unique(side[label > 0]):
+        if (label[side == s] > 0).sum() < 0.2 * (label > 0).sum():  # a sliver of the other lung at the crop's edge
+            continue
+        for value in (1, 2):
+            assert ((pred == value) & (side == s)).sum() >= 50, (crop, s, value)
+
+
+@pytest.mark.parametrize("spacing_mm, noise_hu, crop", [
+    (0.5, 0.0, True), (0.5, 150.0, True), (1.0, 80.0, True), (2.0, 0.0, False), (6.0, 0.0, False),
+    (6.0, 120.0, False), (4.0, 200.0, False)])
+def test_lungs_and_sides_from_half_mm_to_6mm_and_low_dose(case, spacing_mm: float, noise_hu: float,
+                                                          crop: bool) -> None:  # type: ignore[no-untyped-def]
+    """The 4 mm thorax resampled to 0.5-6 mm voxels (0.5-1 mm: a heart-centred 100 x 100 x 60 mm crop, as a
+    CTA field of view) with low-dose noise (Gaussian, HU sigma) keeps both lungs and their sides."""
+    from scipy import ndimage
+
+    c, _, _ = case
+    hu, truth = c.image.astype(np.float32), c.lung
+    if crop:  # the field of a CTA: centre of the chest, both hila, parts of both lungs
+        cx, cy, cz = (np.array(hu.shape) // 2)
+        box = (slice(cx - 12, cx + 13), slice(cy - 12, cy + 13), slice(cz - 7, cz + 8))
+        hu, truth = hu[box], truth[box]
+    zoom = 4.0 / spacing_mm
+    hu = ndimage.zoom(hu, zoom, order=1)
+    truth = ndimage.zoom(truth, zoom, order=0)
+    hu += np.random.default_rng(0).normal(0.0, noise_hu, hu.shape).astype(np.float32) if noise_hu else 0.0
+    result = lung_regions(hu, (spacing_mm,) * 3)
+    assert result.sides is not None, result.how
+    both = (result.sides > 0) & (truth > 0)
+    assert (result.sides[both] == truth[both]).mean() > 0.99  # no side swapped
+    for k in (1, 2):  # each lung found (crops: lungs cut by the field's edge lose thin rims: recall measured 0.32-0.8)
+        assert ((result.sides == k) & (truth == k)).sum() > (0.25 if crop else 0.8) * (truth == k).sum(), k
