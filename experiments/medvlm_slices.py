@@ -82,7 +82,11 @@ def report(command: str) -> None:
         "- Arteries and veins are the same runs' vessel classes (one six-organ model per run), not a separate "
         "2-class task. Budget: one CPU thread, ~70 min for MAE + all runs, hence 100 steps; small structures "
         "(aorta, airways, vessels at ~3 mm pixels) stay near Dice 0 at this length, so their verdicts say little "
-        "beyond 'no effect at this budget'.", ""]
+        "beyond 'no effect at this budget'. The large seed-to-seed spread (e.g. heart) says the runs are not "
+        "converged: a verdict here is about this short schedule, not the architecture's ceiling.",
+        "- Workers: the runs went seed by seed in one one-thread process; to meet the deadline the last runs of seed "
+        "4 came from a second one-thread worker (`--reverse`) running beside it (results do not depend on it; wall "
+        "times of those runs are longer).", ""]
     write_text(RESULTS / "medvlm_slices.md", "\n".join(body))
     section = ["## Seed 003: Med-VLM with a pre-trained ViT (2D engine slices)", "",
                f"{headline(records)}. Details: [medvlm_slices.md](medvlm_slices.md); MAE recipe and card: "
