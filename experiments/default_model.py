@@ -169,6 +169,17 @@ def package(run: Path, checkpoint: str) -> int:
     from medvlseg.models.zoo import package_run
 
     summary = training_summary(run)
+    inits = [c.split("--init", 1)[1].split()[0] for c in (x["command"] for x in _route(run)["launches"])
+             if "--init" in c]
+    if inits:  # a continuation: record where it started and the steps behind that start
+        summary["init"] = inits[0]
+        if inits[0] == "default":
+            from medvlseg.models.zoo import read_manifest, resolve_model
+
+            before = read_manifest(resolve_model("default")).get("training", {})
+            summary["init_steps"] = int(before.get("steps_total", before.get("steps", 0)))
+            summary["init_commit"] = before.get("commit")
+        summary["steps_total"] = summary["steps"] + summary.get("init_steps", 0)
     out = package_run(run, checkpoint=checkpoint, training={**summary, "checkpoint": checkpoint})
     print(f"packaged {run}/{checkpoint} → {out}")
     return 0

@@ -2,8 +2,11 @@
 
 `.venv/bin/python experiments/topology_sweep.py --pred DIR --manifest DATASET.json --split validation`
 DIR holds `predict --probabilities` outputs (<case>.nii.gz + <case>_probabilities.nii.gz, 3-class). Each
-TopologyOptions setting relabels the saved labels from the saved probabilities on the input grid and is scored
-with `medvlseg evaluate`'s metrics; prints mean av_accuracy and components per class for each setting.
+TopologyOptions setting relabels the saved labels from the saved probabilities (+ the CT, for the bronchus prior)
+on the input grid and is scored with `medvlseg evaluate`'s metrics; prints mean av_accuracy and components per
+class for each setting. The defaults were chosen on the engine tuning set (issue 17):
+`nice .venv/bin/python experiments/topology_sweep.py --pred experiments/work/topology_engine/tuning/pred
+ --manifest experiments/work/topology_engine/tuning/cases/dataset.json --split test` (its own seeds, not the test set).
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from medvlseg.io import Manifest, read_image
 
 SETTINGS = {"voxel-wise (none)": None, "default": TopologyOptions(),
             "beta 0 (segment vote)": TopologyOptions(beta=0.0), "beta 0.3": TopologyOptions(beta=0.3),
-            "beta 3": TopologyOptions(beta=3.0), "no roots": TopologyOptions(root_gain=1.0)}
+            "beta 3": TopologyOptions(beta=3.0), "no roots": TopologyOptions(root_gain=1.0),
+            "roots from 5 mm": TopologyOptions(root_radius_mm=5.0), "no balance": TopologyOptions(balance=False),
+            "bronchus prior 0.05": TopologyOptions(airway_weight=0.05),
+            "bronchus prior 0.2": TopologyOptions(airway_weight=0.2),
+            "crossings from segments": TopologyOptions(crossings_from_segments=True),
+            "islands kept": TopologyOptions(min_island_mm3=0.0),
+            "islands < 300 mm3": TopologyOptions(min_island_mm3=300.0)}
 
 
 def main() -> None:
@@ -34,11 +43,13 @@ def main() -> None:
     rows: dict[str, list[dict]] = {name: [] for name in SETTINGS}
     for case in Manifest.load(args.manifest).split(args.split):
         labels = read_image(args.pred / f"{case.name}.nii.gz")
+        image = read_image(case.image).array.astype(np.float32)
         prob_img = nib.as_closest_canonical(nib.load(str(probability_path(args.pred / f"{case.name}.nii.gz"))))
         probs = np.moveaxis(np.asarray(prob_img.dataobj, dtype=np.float32), -1, 0)  # (2, X, Y, Z) canonical
         gt = read_image(case.label).array.astype(np.int16)
         for name, opts in SETTINGS.items():
-            lab = labels.array if opts is None else refine_topology(labels.array, probs[0] - probs[1], labels.spacing, opts)
+            lab = labels.array if opts is None else refine_topology(labels.array, probs[0] - probs[1],
+                                                                  labels.spacing, opts, image=image)
             rows[name] += score_case(lab.astype(np.int16), gt, GtCase(case.name, case.label), labels.spacing)
     print(f"{args.split} split; mean over cases")
     print(f"{'setting':24} {'av_acc artery':>13} {'av_acc vein':>11} {'comp artery':>11} {'comp vein':>9} "

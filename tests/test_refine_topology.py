@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from medvlseg.infer.refine import TopologyOptions, refine_topology
 from medvlseg.infer.refine.graph import build_graph
 from medvlseg.infer.refine.labelling import min_cut_labels
+from medvlseg.infer.refine.priors import airway_lumen, beside_airway
+from medvlseg.infer.refine.topology import balance_shift, drop_islands
 
 SHAPE = (48, 48, 48)
 
@@ -89,7 +92,8 @@ def test_coarse_graph_on_fine_grid_matches(trees: dict[str, np.ndarray]) -> None
     artery, vein, flipped = trees["artery"], trees["vein"], trees["flipped"]
     probs = probabilities(artery, vein, 0.9, 0.9)
     probs[0][flipped], probs[1][flipped] = 0.2, 0.8
-    out = refine_topology(decide(probs), probs[0] - probs[1], (0.5, 0.5, 0.5), TopologyOptions(graph_spacing_mm=1.0))
+    out = refine_topology(decide(probs), probs[0] - probs[1], (0.5, 0.5, 0.5), TopologyOptions(graph_spacing_mm=1.0,
+                                                                                        min_island_mm3=0.0))
     assert np.all(out[artery] == 1) and np.all(out[vein] == 2)
 
 
@@ -106,3 +110,47 @@ def test_empty_and_shape_errors() -> None:
     assert np.array_equal(refine_topology(labels, np.zeros(SHAPE, np.float32), (1, 1, 1)), labels)
     with pytest.raises(ValueError, match="same shape"):
         refine_topology(labels, np.zeros((2, *SHAPE), np.float32), (1, 1, 1))
+
+
+def test_bronchus_prior_labels_the_vessel_beside_the_airway_artery() -> None:
+    # two parallel vessels with no network evidence at all; an airway lumen (air, −1000 HU) runs beside the first
+    airway, artery, vein = tube((4, 14, 24), (44, 14, 24), 2.5), tube((4, 20, 24), (44, 20, 24), 2.0), \
+        tube((4, 34, 24), (44, 34, 24), 2.0)
+    rng = np.random.default_rng(0)
+    ct = np.where(artery | vein, 40.0, np.where(airway, -1000.0, -850.0)) + rng.normal(0, 15, SHAPE)
+    wall = tube((4, 14, 24), (44, 14, 24), 3.5) & ~airway & ~artery
+    ct[wall] = 20.0  # the bronchial wall
+    lumen = airway_lumen(ct, artery | vein, (1.0, 1.0, 1.0))
+    core, outer = tube((4, 14, 24), (44, 14, 24), 1.5), tube((4, 14, 24), (44, 14, 24), 3.0)
+    assert lumen[core].mean() > 0.8 and not lumen[~outer].any()  # the lumen, nothing outside the airway
+    labels = np.where(artery | vein, 2, 0).astype(np.uint8)  # the network called both vein, with no confidence
+    keep = TopologyOptions(min_island_mm3=0.0, airway_weight=0.2)  # two separate ~500 mm³ tubes; prior on
+    out = refine_topology(labels, np.zeros(SHAPE, np.float32), (1.0, 1.0, 1.0), keep, image=ct)
+    assert np.all(out[artery] == 1) and np.all(out[vein] == 2)
+    assert np.array_equal(refine_topology(labels, np.zeros(SHAPE, np.float32), (1.0, 1.0, 1.0), keep), labels)
+
+
+def test_beside_airway_fraction() -> None:
+    segments = np.zeros(SHAPE, np.int32)
+    segments[10:30, 10, 10], segments[10:30, 30, 10] = 1, 2  # two 20-voxel skeleton segments
+    lumen = np.zeros(SHAPE, bool)
+    lumen[10:20, 14, 10] = True  # beside the first half of segment 1 (4 voxels away)
+    dist = ndimage.distance_transform_edt(~lumen)
+    frac = beside_airway(segments, 2, np.array([1.0, 1.0]), dist, reach_mm=3.0)
+    assert frac.tolist() == [0.5, 0.0]
+
+
+def test_drop_islands_by_volume() -> None:
+    labels = np.zeros(SHAPE, np.uint8)
+    labels[5:15, 5:15, 5:15] = 1  # 1000 voxels
+    labels[30:33, 30:33, 30:33] = 2  # 27 voxels
+    out = drop_islands(labels, (2.0, 1.0, 1.0), 100.0)  # 2000 mm³ and 54 mm³
+    assert out[5:15, 5:15, 5:15].all() and not out[30:33, 30:33, 30:33].any()
+    assert np.array_equal(drop_islands(labels, (2.0, 1.0, 1.0), 0.0), labels)
+
+
+def test_balance_shift_keeps_the_networks_artery_share() -> None:
+    mean, territory = np.array([0.5, -0.2, 0.1]), np.array([10.0, 10.0, 30.0])
+    assert balance_shift(mean, territory, 40.0) == pytest.approx(-0.05)  # segments 0 and 2 (40 voxels) artery
+    assert balance_shift(mean, territory, 12.0) == pytest.approx(0.3)  # only segment 0
+    assert balance_shift(mean, territory, 0.0) > 0.5 and balance_shift(mean, territory, 50.0) < -0.2

@@ -174,7 +174,8 @@ class Predictor:
 
     def decide(self, probs: np.ndarray, lung: np.ndarray | None, work_spacing: Sequence[float],
                shape: Sequence[int], spacing: Sequence[float],
-               times: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+               times: dict[str, float] | None = None,
+               image: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Working-grid probabilities (K', ...) → labels (uint8) and, if asked, foreground probabilities on the
         input grid (`shape` voxels of `spacing` mm), post-processed there, then `--refine`d (seconds → `times`).
 
@@ -183,6 +184,7 @@ class Predictor:
         Probabilities (when asked) are resampled slab by slab, so memory holds one slab, not K' input-sized
         maps. Components are counted in mm³ inside the foreground's bounding box on the input grid; the lung
         region is dilated on the working grid (`lung`, `work_spacing` mm), then nearest-resampled in that box.
+        `image` (the input CT in HU, `shape`) feeds the topology refinement's bronchus prior.
         """
         shape = tuple(int(n) for n in shape)
         labels = decide_on_grid(probs, shape, lambda p: self.class_labels(p, dim=0)[0], self.activation,
@@ -205,7 +207,8 @@ class Predictor:
             labels = postprocess_labels(labels, spacing, self.options.min_component_mm3, near)
         if evidence is not None:
             t0 = time.perf_counter()
-            labels = refine_labels(labels, evidence, spacing, five_class=self.options.classes == FIVE.classes)
+            labels = refine_labels(labels, evidence, spacing, five_class=self.options.classes == FIVE.classes,
+                                   image=image)
             if times is not None:
                 times["refine"] = time.perf_counter() - t0
         return labels, fg_out
@@ -231,7 +234,7 @@ class Predictor:
         times["inference"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         labels, prob_out = self.decide(probs, prep.lung if self.preprocess.lung_split else None, prep.spacing,
-                                       prep.source_shape, volume.spacing, times)
+                                       prep.source_shape, volume.spacing, times, volume.array)
         times["decide"] = time.perf_counter() - t0  # resampling to the input grid, labels, post-processing (+ refine)
         return Prediction(labels, self.output_names, prob_out, times)
 

@@ -6,7 +6,8 @@ s with label A (artery) or V (vein): Σ_s U_s(l_s) + Σ_(i,j) w_ij [l_i ≠ l_j]
   (paying |t_s| for going against its sign), amplified `root_gain` times on root segments (calibre ≥
   `root_radius_mm`: trunk, main pulmonary arteries, left atrium and venous ostia, where the network's own
   decision is reliable and anchors the trees), plus the bronchus prior (artery evidence for segments that run
-  beside an airway lumen, vein evidence for those that do not; `airway_weight` per territory voxel);
+  beside an airway lumen, vein evidence for those that do not; `airway_weight` per territory voxel), all
+  computed by medvlseg.infer.refine.topology;
 - w_ij: continuity across a junction, `beta` × the smaller territory × straightness² × calibre ratio. A branch
   continues its parent (small branch angle, similar calibre); an artery/vein contact or crossing meets at a
   wide angle (a side-on contact: ~90°) or, at a 4-way junction, as two straight lines: there only mutually
