@@ -90,7 +90,9 @@ class ImageEncoder(nn.Module):
         self.vit = _vit(opts.image, in_channels)
         self.sourced = bool(opts.image.weights)  # frozen weights re-readable from a file
         if self.sourced:
-            load_vit_weights(self.vit, opts.image.weights)
+            from medvlseg.models.medvlm.pretrained import resolve_vit_weights
+
+            load_vit_weights(self.vit, resolve_vit_weights(opts.image.weights, opts.image))
         freeze_module(self.vit)
         if opts.lora_image:
             add_tuning(self.vit, opts.tuning, _targets(opts, "image"), _width(opts), opts.lora_alpha)

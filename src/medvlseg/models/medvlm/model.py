@@ -67,6 +67,7 @@ class MedVLM(ModelContract, nn.Module):
         self.register_buffer("prompt_mask", mask)
         self._sources = {"image_encoder.vit.": self.image_encoder, "text_encoder.bert.": self.text_encoder}
         self._sources = {p: m for p, m in self._sources.items() if m.sourced and not opts.store_frozen}
+        self._text_cache: tuple[torch.Tensor, torch.Tensor] | None = None  # (prompt ids, text encoder output)
         self.register_buffer("frozen_checksum", torch.zeros(2, 2, dtype=torch.float64))
         self._checksum = torch.stack([fingerprint(self.image_encoder.vit), fingerprint(self.text_encoder.bert)])
         self.frozen_checksum.copy_(self._checksum)
@@ -105,9 +106,21 @@ class MedVLM(ModelContract, nn.Module):
         self.prompt_ids, self.prompt_mask = ids.to(device), mask.to(device)
 
     # ------------------------------------------------------------------------------------------- forward
+    def _text_tokens(self) -> torch.Tensor:
+        """Text encoder output (K, T, hidden); computed once and reused while the text encoder has nothing to tune
+        (it is frozen and in eval mode, so its output depends on the prompts alone)."""
+        if any(p.requires_grad for p in self.text_encoder.parameters()):
+            return self.text_encoder(self.prompt_ids, self.prompt_mask)
+        cached = self._text_cache
+        if cached is None or cached[0] is not self.prompt_ids or cached[1].device != self.prompt_ids.device:
+            with torch.no_grad():
+                cached = (self.prompt_ids, self.text_encoder(self.prompt_ids, self.prompt_mask))
+            self._text_cache = cached
+        return cached[1]
+
     def encode_prompts(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Prompt tokens → (text features (K, T, D) through encoder + LoRA + projection, padding (K, T) bool)."""
-        text = self.text_proj(self.text_encoder(self.prompt_ids, self.prompt_mask))
+        text = self.text_proj(self._text_tokens())
         if self.class_query is not None:
             text = text + self.class_query[:, None]
         return text, self.prompt_mask == 0
@@ -152,6 +165,7 @@ def _drop_sourced(module: MedVLM, state: dict[str, Any], prefix: str, _meta: Any
 
 def _after_load(module: MedVLM, incompatible: Any) -> None:
     """Load hook: the left-out frozen weights are not missing; a changed source (checksum) is an error."""
+    module._text_cache = None  # the loaded prompts may differ
     names = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
     left_out = {n for n in names if tuned_key(n) is None and any(n.startswith(s) for s in module._sources)}
     incompatible.missing_keys[:] = [k for k in incompatible.missing_keys

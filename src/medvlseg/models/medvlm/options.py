@@ -25,7 +25,9 @@ class ImageEncoderOptions:
     heads: int = 12
     mlp_dim: int = 3072
     image_size: int = 96  # slice edge (pixels) the position embeddings are laid out for (others: interpolated)
-    weights: str = ""  # transformers ViTModel state dict (.safetensors); "" → random frozen weights
+    # transformers ViTModel state dict: "mae" (shipped in-house MAE encoder, resources/models/medvlm_vit_mae), a
+    # local .safetensors path (checked against <stem>.json when present) or "" → random frozen weights
+    weights: str = ""
 
 
 @dataclass
