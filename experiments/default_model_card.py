@@ -164,13 +164,16 @@ def main() -> None:
         f"launch(es) ({tr['train_time_h']} h in training steps); shipped checkpoint: `{tr['checkpoint']}`"
         + (f", best validation Dice {tr['best_val_dice']:.3f} at epoch {tr['best_val_epoch']}" if tr.get(
             "best_val_dice") is not None else "") + f"; commit {tr['commit'][:10]}.",
-        "- Launch / resume: `.venv/bin/python experiments/default_model.py train` (resumes "
-        "`experiments/default_model/run/last` when present, e.g. `train --epochs 40` to extend the schedule), "
-        "`... status`, `... stop`, `... package`; the run's records (config.yaml, log.csv, route.json, train.log) "
-        "are tracked in experiments/default_model/run/. Its `last` checkpoint (weights + AdamW moments, 23.7 MB) is "
-        "above the repository's ~20 MB limit for tracked checkpoints, so a later session continues from the shipped "
-        "weights with a fresh optimizer: `.venv/bin/python experiments/default_model.py train --run "
-        "experiments/default_model/run2 --init default` (then `package --run experiments/default_model/run2`).", "",
+        *([f"- Continued from the shipped `{tr['init']}` weights of commit {str(tr.get('init_commit'))[:10]} "
+           f"({tr.get('init_steps', '?')} steps before, fresh optimizer): {tr.get('steps_total', tr['steps'])} "
+           "optimizer steps in all (records: experiments/default_model/run/ then run2/)."] if tr.get("init") else []),
+        "- Launch / resume: `.venv/bin/python experiments/default_model.py train --run DIR` (resumes DIR/last when "
+        "present, e.g. `--epochs 80` to extend the schedule), `... status`, `... stop`, `... package --run DIR`; the "
+        "run's records (config.yaml, log.csv, route.json, train.log) are tracked in experiments/default_model/<run>/. "
+        "A `last` checkpoint (weights + AdamW moments, 23.7 MB) is above the repository's ~20 MB limit for tracked "
+        "checkpoints, so a later session continues from the shipped weights with a fresh optimizer: "
+        "`.venv/bin/python experiments/default_model.py train --run experiments/default_model/run3 --init default "
+        "--epochs 80` (then `package --run experiments/default_model/run3`).", "",
         "## Measured figures", "",
         "Each figure comes from the command beside it, on 2 CPU cores (details, per-case rows and hardware: "
         "docs/results/default_model/*.json). Targets are those of issue 16.", "",
