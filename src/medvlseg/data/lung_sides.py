@@ -46,8 +46,16 @@ class LungResult:
 
 
 def _centroid_mm(mask: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
-    """Centroid of a boolean mask in mm (voxel index × spacing)."""
-    return np.argwhere(mask).mean(axis=0) * np.asarray(spacing, dtype=np.float64)
+    """Centroid of a boolean mask in mm (voxel index × spacing), from its three axis projections (no index list)."""
+    total = float(np.count_nonzero(mask))
+    if total == 0:
+        return np.full(mask.ndim, np.nan)
+    centre = []
+    for axis in range(mask.ndim):
+        others = tuple(a for a in range(mask.ndim) if a != axis)
+        profile = np.count_nonzero(mask, axis=others)
+        centre.append(float(np.dot(profile, np.arange(mask.shape[axis]))) / total)
+    return np.asarray(centre) * np.asarray(spacing, dtype=np.float64)
 
 
 def side_by_side(a: np.ndarray, b: np.ndarray, spacing: Sequence[float]) -> bool:
@@ -160,7 +168,7 @@ def heart_offset(sides: np.ndarray, hu: np.ndarray, spacing: Sequence[float]) ->
     heart = (sub > HEART_HU[0]) & (sub < HEART_HU[1]) & (part[:, front] == 0) & between[:, None, None]
     if not heart.any():
         return None
-    centre = float(np.argwhere(heart)[:, 0].mean()) * float(spacing[0])
+    centre = float(_centroid_mm(heart, spacing)[0])
     return (centre - (x_left + x_right) / 2.0) / abs(x_right - x_left)
 
 
