@@ -10,6 +10,7 @@ import numpy as np
 import pydicom
 import pytest
 
+from fuzz_inputs import tilt_series
 from medvlseg.errors import InputError
 from medvlseg.io import read_image
 from medvlseg.io.dicom import write_dicom_series
@@ -22,13 +23,7 @@ def _series(folder: Path, tilt_deg: float = 0.0) -> tuple[list[Path], np.ndarray
     arr = np.full((20, 24, 12), -1000, dtype=np.int16)
     arr[5:8, 5:8, :] = 300
     files = write_dicom_series(folder, arr, (1.0, 1.0, STEP), (0.0, 0.0, 0.0))
-    shift = math.tan(math.radians(tilt_deg)) * STEP
-    for k, f in enumerate(files):
-        ds = pydicom.dcmread(f)
-        pos = [float(v) for v in ds.ImagePositionPatient]
-        pos[1] += k * shift
-        ds.ImagePositionPatient = pos
-        ds.save_as(f)
+    tilt_series(files, tilt_deg, STEP)
     return files, arr
 
 
